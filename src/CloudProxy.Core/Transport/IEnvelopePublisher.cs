@@ -1,0 +1,17 @@
+using CloudProxy.Core.Envelopes;
+
+namespace CloudProxy.Core.Transport;
+
+/// <summary>
+/// Hands batches from the outbox to the broker. Embedded: straight to the in-process handler. Dapr: bulk
+/// publish through the sidecar.
+/// </summary>
+public interface IEnvelopePublisher
+{
+    /// <summary>
+    /// Publishes one batch, all for <paramref name="topic"/>. Returns the indexes of the entries that were
+    /// not accepted and must be tried again (empty when all went through). Throws when the broker could not
+    /// be reached at all; the caller then treats the whole batch as failed.
+    /// </summary>
+    Task<IReadOnlyList<int>> PublishAsync(string topic, IReadOnlyList<Envelope> batch, CancellationToken cancellationToken);
+}
