@@ -2,7 +2,9 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.IO.Pipelines;
 using System.Text.Json;
+using CloudProxy.Core.Embedded;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Transport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -25,6 +27,7 @@ internal sealed partial class DaprDeliveryEndpoint
     private readonly TransportOptions _transport;
     private readonly DaprTransportOptions _options;
     private readonly DaprMetrics _metrics;
+    private readonly CoreMetrics _coreMetrics;
     private readonly ILogger _logger;
 
     public DaprDeliveryEndpoint(
@@ -32,6 +35,7 @@ internal sealed partial class DaprDeliveryEndpoint
         IOptions<TransportOptions> transport,
         IOptions<DaprTransportOptions> options,
         DaprMetrics metrics,
+        CoreMetrics coreMetrics,
         ILogger<DaprDeliveryEndpoint> logger)
     {
         ArgumentNullException.ThrowIfNull(handlers);
@@ -50,6 +54,7 @@ internal sealed partial class DaprDeliveryEndpoint
         _transport = transport.Value;
         _options = options.Value;
         _metrics = metrics;
+        _coreMetrics = coreMetrics;
         _logger = logger;
     }
 
@@ -180,6 +185,9 @@ internal sealed partial class DaprDeliveryEndpoint
                 Log.HandlerFailed(_logger, ex, topic, batch.Count);
                 Array.Fill(handled, DeliveryOutcome.Retry);
             }
+
+            // Forwarder outcomes are counted the same way the embedded transport counts them.
+            DeliveryCounting.CountAndCollectRetries(_coreMetrics, topic, handled);
 
             for (var j = 0; j < batch.Count; j++)
             {

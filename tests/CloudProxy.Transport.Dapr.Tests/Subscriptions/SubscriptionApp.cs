@@ -1,5 +1,6 @@
 using System.Net;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Transport;
 using CloudProxy.Transport.Dapr.Subscriptions;
 using Microsoft.AspNetCore.Builder;
@@ -54,6 +55,7 @@ internal sealed class SubscriptionApp : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(configuration);
         var registry = Metrics.NewCustomRegistry();
         builder.Services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(registry));
+        builder.Services.AddSingleton<CoreMetrics>();
         foreach (var handler in handlers)
         {
             builder.Services.AddSingleton(handler);
