@@ -174,6 +174,17 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Cancelled_publish_throws_operation_cancelled_not_sidecar_unavailable()
+    {
+        var publisher = Publisher();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => publisher.PublishAsync(TestEnvelopes.Topic, [TestEnvelopes.Create()], cancelled.Token));
+    }
+
+    [Fact]
     public async Task Trace_context_travels_in_the_call_metadata_and_inside_the_envelope()
     {
         var publisher = Publisher(bulk: false);

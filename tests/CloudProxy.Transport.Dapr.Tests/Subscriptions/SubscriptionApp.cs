@@ -63,8 +63,17 @@ internal sealed class SubscriptionApp : IAsyncDisposable
 
         new CloudProxyBuilder(builder.Services, builder.Configuration, ServiceRoles.FromNames(ServiceRoles.StatsDForwarder)).AddDaprTransport();
         var app = builder.Build();
-        app.MapDaprSubscriptions();
-        await app.StartAsync();
+        try
+        {
+            app.MapDaprSubscriptions();
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new SubscriptionApp(app, registry, new Uri(address));
     }

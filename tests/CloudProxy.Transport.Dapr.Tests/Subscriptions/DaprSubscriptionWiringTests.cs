@@ -5,7 +5,8 @@ using CloudProxy.Tests.Common.Dapr;
 
 namespace CloudProxy.Transport.Dapr.Tests.Subscriptions;
 
-public sealed class DaprDeliveryLimitTests
+/// <summary>Size limits and how the endpoints are (or are not) mapped.</summary>
+public sealed class DaprSubscriptionWiringTests
 {
     private const string Route = "/dapr/topics/" + TestEnvelopes.Topic;
     private const int Limit = 64 * 1024;
@@ -65,6 +66,29 @@ public sealed class DaprDeliveryLimitTests
 
         Assert.Equal(HttpStatusCode.NotFound, subscribe.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, delivery.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bulk_subscribe_max_messages_of_one_turns_bulk_subscribe_off()
+    {
+        await using var app = await SubscriptionApp.StartAsync(
+            [new SinkHandler(TestEnvelopes.Topic)],
+            new Dictionary<string, string?> { ["CloudProxy:Transport:BulkSubscribeMaxMessages"] = "1" });
+
+        using var response = await app.Client.GetAsync("/dapr/subscribe");
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        var bulk = Assert.Single(json.RootElement.EnumerateArray()).GetProperty("bulkSubscribe");
+        Assert.False(bulk.GetProperty("enabled").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Two_handlers_on_one_topic_stop_start_up_naming_the_topic()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(
+            () => SubscriptionApp.StartAsync([new SinkHandler("twice"), new SinkHandler("twice")]));
+
+        Assert.Contains("'twice'", error.Message, StringComparison.Ordinal);
     }
 
     private static Task<SubscriptionApp> StartAsync(SinkHandler sink) =>
