@@ -46,15 +46,14 @@ public sealed class StatsDCors(ICorsService cors, ICorsPolicyProvider policies)
     public async ValueTask ApplyAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        AddVary(context.Response);
-        if (!context.Request.Headers.ContainsKey(HeaderNames.Origin))
+        if (context.Request.Headers.ContainsKey(HeaderNames.Origin))
         {
-            return;
+            var policy = _policy ??= await policies.GetPolicyAsync(context, PolicyName)
+                ?? throw new InvalidOperationException($"CORS policy {PolicyName} is not registered (AddStatsD registers it)");
+            cors.ApplyResult(cors.EvaluatePolicy(context, policy), context.Response);
         }
 
-        var policy = _policy ??= await policies.GetPolicyAsync(context, PolicyName)
-            ?? throw new InvalidOperationException($"CORS policy {PolicyName} is not registered (AddStatsD registers it)");
-        cors.ApplyResult(cors.EvaluatePolicy(context, policy), context.Response);
+        AddVary(context.Response);
     }
 
     /// <summary>Answers an OPTIONS request: the preflight headers when the origin is allowed, and 204.</summary>

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using CloudProxy.StatsD.Protocol;
 using Microsoft.AspNetCore.Http;
@@ -81,7 +82,7 @@ public sealed class StatsDReplies(StatsDIngressMetrics metrics)
         response.StatusCode = StatusCodes.Status400BadRequest;
         response.ContentType = "application/json; charset=utf-8";
         using var buffer = new MemoryStream();
-        await using (var json = new Utf8JsonWriter(buffer))
+        await using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartObject();
             json.WriteString("error", $"{invalidCount} of {entryCount} metrics are invalid; nothing was sent");
