@@ -71,6 +71,13 @@ public sealed partial class StatsDIngressHandler
     {
         ArgumentNullException.ThrowIfNull(context);
         var endpoint = (StatsDIngressEndpoint)((int)type + 1);
+
+        // Routing decodes every escape in a path segment but %2F; a key may hold a slash (etsy turns it into '-').
+        if (key.Contains('%', StringComparison.Ordinal))
+        {
+            key = key.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        }
+
         StatsDBody.LimitBody(context, _maxBodyBytes);
         var read = await StatsDParameters.ReadAsync(context, _maxBodyBytes);
         if (read.Parameters is not { } p)
