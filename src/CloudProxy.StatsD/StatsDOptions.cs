@@ -67,6 +67,6 @@ public sealed class StatsDForwarderOptions
 
     public StatsDForwarderProtocol Protocol { get; set; } = StatsDForwarderProtocol.Udp;
 
-    /// <summary>Largest datagram sent; 1432 fits a 1500-byte Ethernet MTU with IPv4/IPv6 and UDP headers.</summary>
+    /// <summary>Largest datagram sent; 1432 = a 1500-byte MTU less the largest IPv4 header (60) and UDP (8).</summary>
     public int MaxDatagramBytes { get; set; } = 1432;
 }

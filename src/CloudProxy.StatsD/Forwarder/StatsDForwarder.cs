@@ -79,7 +79,17 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
             return;
         }
 
-        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await _gate.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down: nothing was sent, so everything is offered again later.
+            RetryFrom(0, outcomes);
+            return;
+        }
+
         try
         {
             await SendAllAsync(packer, outcomes, cancellationToken);
@@ -128,15 +138,20 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
                 _metrics.SendErrors.Inc();
                 _sender.Reset();
                 Log.SendFailed(_logger, _options.Host, _options.Port, ex.Message);
-                for (var i = datagram.FirstItem; i < outcomes.Length; i++)
-                {
-                    if (outcomes[i] == DeliveryOutcome.Success)
-                    {
-                        outcomes[i] = DeliveryOutcome.Retry;
-                    }
-                }
-
+                RetryFrom(datagram.FirstItem, outcomes);
                 return;
+            }
+        }
+    }
+
+    /// <summary>Every envelope from <paramref name="first"/> on that was going to be sent is retried (at least once).</summary>
+    private static void RetryFrom(int first, DeliveryOutcome[] outcomes)
+    {
+        for (var i = first; i < outcomes.Length; i++)
+        {
+            if (outcomes[i] == DeliveryOutcome.Success)
+            {
+                outcomes[i] = DeliveryOutcome.Retry;
             }
         }
     }
