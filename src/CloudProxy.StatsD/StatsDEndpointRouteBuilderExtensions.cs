@@ -23,32 +23,19 @@ public static class StatsDEndpointRouteBuilderExtensions
             return app;
         }
 
-        var group = app.MapGroup(string.Empty).AddEndpointFilter<StatsDCorsFilter>();
-        group.MapMethods("/heartbeat", [HttpMethods.Get, HttpMethods.Head], (HttpContext c) => handler.HeartbeatAsync(c))
-            .WithMetadata(new StatsDEndpointTag(StatsDIngressEndpoint.Heartbeat))
-            .WithName("statsd-heartbeat");
-
-        var metrics = group.MapGroup(string.Empty).AddEndpointFilter<StatsDJwtFilter>();
+        // Handlers take the HttpContext directly (no parameter binding, no endpoint filters): this is the hot path.
+        var group = app.MapGroup(string.Empty);
+        group.MapMethods("/heartbeat", [HttpMethods.Get, HttpMethods.Head], handler.HeartbeatAsync).WithName("statsd-heartbeat");
         foreach (var (type, path) in Routes)
         {
-            metrics.MapPost(path, (HttpContext c, string key) => handler.MetricAsync(c, type, key))
-                .WithMetadata(new StatsDEndpointTag((StatsDIngressEndpoint)((int)type + 1)))
-                .WithName("statsd-" + path.Split('/')[1]);
+            group.MapPost(path, context => handler.MetricAsync(context, type)).WithName("statsd-" + path.Split('/')[1]);
         }
 
-        metrics.MapPost("/batch", (HttpContext c) => handler.BatchAsync(c))
-            .WithMetadata(new StatsDEndpointTag(StatsDIngressEndpoint.Batch))
-            .WithName("statsd-batch");
-
-        var cors = app.ServiceProvider.GetRequiredService<StatsDCors>();
-        var replies = app.ServiceProvider.GetRequiredService<StatsDIngressMetrics>();
+        group.MapPost("/batch", handler.BatchAsync).WithName("statsd-batch");
         foreach (var path in (string[])["/heartbeat", "/batch", .. Routes.Select(r => r.Path)])
         {
-            app.MapMethods(path, [HttpMethods.Options], async (HttpContext c) =>
-            {
-                await cors.PreflightAsync(c);
-                replies.Request(StatsDIngressEndpoint.Preflight, c.Response.StatusCode);
-            }).WithName("statsd-preflight" + path.Replace('/', '-').Replace("{key}", "key", StringComparison.Ordinal));
+            group.MapMethods(path, [HttpMethods.Options], handler.PreflightAsync)
+                .WithName("statsd-preflight" + path.Replace('/', '-').Replace("{key}", "key", StringComparison.Ordinal));
         }
 
         return app;

@@ -41,8 +41,6 @@ public static class StatsDServiceCollectionExtensions
             services.TryAddSingleton<StatsDReplies>();
             services.TryAddSingleton<StatsDJwtValidator>();
             services.TryAddSingleton<StatsDCors>();
-            services.TryAddSingleton<StatsDCorsFilter>();
-            services.TryAddSingleton<StatsDJwtFilter>();
             services.TryAddSingleton<StatsDIngressHandler>();
         }
 

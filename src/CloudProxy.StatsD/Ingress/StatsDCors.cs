@@ -6,7 +6,7 @@ namespace CloudProxy.StatsD.Ingress;
 
 /// <summary>
 /// CORS for browser pages on another origin, through ASP.NET Core's CORS service and the named policy
-/// <see cref="PolicyName"/>. The module applies it itself (an endpoint filter and explicit OPTIONS routes) so
+/// <see cref="PolicyName"/>. The module applies it itself (in its handlers and on explicit OPTIONS routes) so
 /// it works whatever middleware the host runs. statsd-http-proxy reflects any origin; so do we unless
 /// AllowedOrigins lists some. Every answer carries <c>Vary: Origin</c>, since it depends on the Origin.
 /// </summary>
@@ -42,18 +42,18 @@ public sealed class StatsDCors(ICorsService cors, ICorsPolicyProvider policies)
         });
     }
 
-    /// <summary>Adds the CORS answer headers for an actual (non-preflight) request.</summary>
-    public async ValueTask ApplyAsync(HttpContext context)
+    /// <summary>Adds the CORS answer headers; call before anything is written, errors included.</summary>
+    public ValueTask ApplyAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Request.Headers.ContainsKey(HeaderNames.Origin))
+        if (!context.Request.Headers.ContainsKey(HeaderNames.Origin))
         {
-            var policy = _policy ??= await policies.GetPolicyAsync(context, PolicyName)
-                ?? throw new InvalidOperationException($"CORS policy {PolicyName} is not registered (AddStatsD registers it)");
-            cors.ApplyResult(cors.EvaluatePolicy(context, policy), context.Response);
+            // Same-origin or non-browser caller: only tell caches the answer depends on Origin.
+            context.Response.Headers.Vary = HeaderNames.Origin;
+            return ValueTask.CompletedTask;
         }
 
-        AddVary(context.Response);
+        return ApplyCorsAsync(context);
     }
 
     /// <summary>Answers an OPTIONS request: the preflight headers when the origin is allowed, and 204.</summary>
@@ -62,6 +62,14 @@ public sealed class StatsDCors(ICorsService cors, ICorsPolicyProvider policies)
         ArgumentNullException.ThrowIfNull(context);
         await ApplyAsync(context);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
+    }
+
+    private async ValueTask ApplyCorsAsync(HttpContext context)
+    {
+        var policy = _policy ??= await policies.GetPolicyAsync(context, PolicyName)
+            ?? throw new InvalidOperationException($"CORS policy {PolicyName} is not registered (AddStatsD registers it)");
+        cors.ApplyResult(cors.EvaluatePolicy(context, policy), context.Response);
+        AddVary(context.Response);
     }
 
     private static void AddVary(HttpResponse response)

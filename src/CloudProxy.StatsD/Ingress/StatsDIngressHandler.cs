@@ -15,8 +15,13 @@ namespace CloudProxy.StatsD.Ingress;
 /// </summary>
 public sealed partial class StatsDIngressHandler
 {
+    public const string JwtHeader = "X-JWT-Token";
+    public const string JwtQueryParameter = "token";
+
     private static readonly byte[] HeartbeatBody = "OK"u8.ToArray();
 
+    private readonly StatsDCors _cors;
+    private readonly StatsDJwtValidator _jwt;
     private readonly IOutbox _outbox;
     private readonly StatsDReplies _replies;
     private readonly StatsDIngressMetrics _metrics;
@@ -29,6 +34,8 @@ public sealed partial class StatsDIngressHandler
 
     public StatsDIngressHandler(
         IOptions<StatsDOptions> options,
+        StatsDCors cors,
+        StatsDJwtValidator jwt,
         IOutbox outbox,
         StatsDReplies replies,
         StatsDIngressMetrics metrics,
@@ -38,6 +45,8 @@ public sealed partial class StatsDIngressHandler
     {
         ArgumentNullException.ThrowIfNull(options);
         var o = options.Value;
+        _cors = cors;
+        _jwt = jwt;
         _outbox = outbox;
         _replies = replies;
         _metrics = metrics;
@@ -56,6 +65,7 @@ public sealed partial class StatsDIngressHandler
     public async Task HeartbeatAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        await _cors.ApplyAsync(context);
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/plain; charset=utf-8";
         context.Response.ContentLength = HeartbeatBody.Length;
@@ -67,10 +77,17 @@ public sealed partial class StatsDIngressHandler
     }
 
     /// <summary><c>POST /{count|gauge|timing|set}/{key}</c>.</summary>
-    public async Task MetricAsync(HttpContext context, StatsDMetricType type, string key)
+    public async Task MetricAsync(HttpContext context, StatsDMetricType type)
     {
         ArgumentNullException.ThrowIfNull(context);
         var endpoint = (StatsDIngressEndpoint)((int)type + 1);
+        await _cors.ApplyAsync(context);
+        if (_jwt.Enabled && !await AuthorizeAsync(context, endpoint))
+        {
+            return;
+        }
+
+        var key = context.Request.RouteValues["key"] as string ?? string.Empty;
 
         // Routing decodes every escape in a path segment but %2F; a key may hold a slash (etsy turns it into '-').
         if (key.Contains('%', StringComparison.Ordinal))
@@ -124,6 +141,12 @@ public sealed partial class StatsDIngressHandler
     {
         ArgumentNullException.ThrowIfNull(context);
         const StatsDIngressEndpoint endpoint = StatsDIngressEndpoint.Batch;
+        await _cors.ApplyAsync(context);
+        if (_jwt.Enabled && !await AuthorizeAsync(context, endpoint))
+        {
+            return;
+        }
+
         var request = context.Request;
         StatsDBody.LimitBody(context, _maxBodyBytes);
         if (request.ContentLength > _maxBodyBytes)
@@ -189,6 +212,37 @@ public sealed partial class StatsDIngressHandler
 
             await SubmitAsync(context, endpoint, lines);
         }
+    }
+
+    /// <summary>OPTIONS on any ingress route: the CORS preflight answer (204).</summary>
+    public async Task PreflightAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        await _cors.PreflightAsync(context);
+        _metrics.Request(StatsDIngressEndpoint.Preflight, context.Response.StatusCode);
+    }
+
+    /// <summary>
+    /// statsd-http-proxy's JWT check: the token from the <c>X-JWT-Token</c> header, else the <c>token</c> query
+    /// parameter; 401 when missing, 403 when invalid or expired.
+    /// </summary>
+    private async ValueTask<bool> AuthorizeAsync(HttpContext context, StatsDIngressEndpoint endpoint)
+    {
+        string? token = context.Request.Headers[JwtHeader];
+        if (string.IsNullOrEmpty(token))
+        {
+            token = context.Request.Query[JwtQueryParameter];
+        }
+
+        var result = await _jwt.ValidateAsync(token);
+        if (result.Status == StatsDJwtStatus.Valid)
+        {
+            return true;
+        }
+
+        var refusal = result.Status == StatsDJwtStatus.Missing ? StatsDRefusal.TokenMissing : StatsDRefusal.TokenInvalid;
+        await Refuse(context, endpoint, refusal, result.Reason ?? "Error parsing token");
+        return false;
     }
 
     private async Task SubmitAsync(HttpContext context, StatsDIngressEndpoint endpoint, StatsDLineBuilder lines)
