@@ -158,6 +158,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
 
     private static Activity? StartActivity(IReadOnlyList<Envelope> batch)
     {
+        if (!CloudProxyTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
         if (batch.Count == 1)
         {
             return CloudProxyTelemetry.StartFromEnvelope("statsd.forward", batch[0].TraceParent, batch[0].TraceState);
