@@ -65,7 +65,7 @@ public sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVali
 
         foreach (var origin in o.AllowedOrigins)
         {
-            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+            if (origin != "*" && !Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
                 || uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query) || origin.EndsWith('/'))
             {
                 failures.Add($"{S}:Ingress:AllowedOrigins: '{origin}' is not an origin like https://app.example.com");
