@@ -4,6 +4,8 @@ using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
 using CloudProxy.StatsD;
+using CloudProxy.Transport.Dapr;
+using CloudProxy.Transport.Dapr.Subscriptions;
 using Microsoft.Extensions.Options;
 
 namespace CloudProxy.Host;
@@ -91,11 +93,14 @@ public static class CloudProxyApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(drain, 1, 300) + 5));
 
         builder.Services.AddCors();
-        builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo).AddStatsD();
+        builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
+            .AddDaprTransport()
+            .AddStatsD();
 
         var app = builder.Build();
         app.UseCors();
         app.MapCloudProxyCore();
+        app.MapDaprSubscriptions();
         app.MapStatsD();
         return app;
     }
