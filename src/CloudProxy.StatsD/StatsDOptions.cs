@@ -40,7 +40,7 @@ public sealed class StatsDIngressOptions
 
     public StatsDInvalidKeys InvalidKeys { get; set; } = StatsDInvalidKeys.Reject;
 
-    /// <summary>Origins a browser page may post from (<c>https://app.example.com</c>); empty allows any origin.</summary>
+    /// <summary>Origins a browser page may post from (<c>https://app.example.com</c>); empty (or <c>*</c>) allows any origin.</summary>
     public IList<string> AllowedOrigins { get; } = [];
 
     /// <summary>Most metrics one <c>/batch</c> request may carry.</summary>

@@ -63,7 +63,7 @@ public sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVali
             failures.Add($"{S}:Ingress:MaxBodyBytes must be between 64 and {int.MaxValue} (got {o.MaxBodyBytes})");
         }
 
-        foreach (var origin in o.AllowedOrigins)
+        foreach (var origin in o.AllowedOrigins.Where(origin => origin != "*"))
         {
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
                 || uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query) || origin.EndsWith('/'))

@@ -26,7 +26,7 @@ public sealed class StatsDCors(ICorsService cors, ICorsPolicyProvider policies)
         ArgumentNullException.ThrowIfNull(ingress);
         options.AddPolicy(PolicyName, policy =>
         {
-            if (ingress.AllowedOrigins.Count == 0)
+            if (ingress.AllowedOrigins.Count == 0 || ingress.AllowedOrigins.Contains("*"))
             {
                 policy.SetIsOriginAllowed(static _ => true);
             }

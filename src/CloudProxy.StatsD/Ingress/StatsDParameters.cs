@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 
@@ -35,7 +36,8 @@ internal sealed class StatsDParameters
             parameters.Take(request.Query);
         }
 
-        if (request.ContentLength == 0 || (request.ContentLength is null && !request.Headers.ContainsKey("Transfer-Encoding")))
+        // The server knows whether a body can follow (Content-Length, chunked, or an HTTP/2 data frame).
+        if (request.ContentLength == 0 || context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
         {
             return new ReadResult(parameters, default, null);
         }
