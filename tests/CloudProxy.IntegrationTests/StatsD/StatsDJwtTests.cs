@@ -1,5 +1,7 @@
 using System.Net;
 
+using CloudProxy.Tests.Common;
+
 namespace CloudProxy.IntegrationTests.StatsD;
 
 /// <summary>statsd-http-proxy's JWT rules against the real host started with --jwt-secret.</summary>

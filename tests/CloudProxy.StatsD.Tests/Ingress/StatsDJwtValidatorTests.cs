@@ -2,6 +2,8 @@ using CloudProxy.StatsD.Ingress;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 
+using CloudProxy.Tests.Common;
+
 namespace CloudProxy.StatsD.Tests.Ingress;
 
 public class StatsDJwtValidatorTests

@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace CloudProxy.IntegrationTests.StatsD;
+namespace CloudProxy.Tests.Common;
 
 /// <summary>JWTs built by hand (base64url + HMAC/RSA), independent of the library under test.</summary>
-internal static class TestTokens
+public static class TestTokens
 {
     public static string Hs(string alg, string secret, long? exp = null, long? nbf = null)
     {
