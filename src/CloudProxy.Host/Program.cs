@@ -1,1 +1,3 @@
-return 0;
+using CloudProxy.Host;
+
+return await CloudProxyApp.RunAsync(args, Console.Out, Console.Error);

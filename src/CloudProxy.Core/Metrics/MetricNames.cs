@@ -14,5 +14,6 @@ public static class CoreMetricNames
     public const string PublishFailures = "cloudproxy_core_publish_failures_total";
     public const string Replayed = "cloudproxy_core_envelopes_replayed_total";
     public const string Delivered = "cloudproxy_core_envelopes_delivered_total";
+    public const string Lost = "cloudproxy_core_envelopes_lost_total";
     public const string PublisherHealthy = "cloudproxy_core_publisher_healthy";
 }

@@ -1,0 +1,83 @@
+using CloudProxy.Core.Embedded;
+using CloudProxy.Core.Metrics;
+using CloudProxy.Core.Options;
+using CloudProxy.Core.Outbox;
+using CloudProxy.Core.Spool;
+using CloudProxy.Core.Status;
+using CloudProxy.Core.Telemetry;
+using CloudProxy.Core.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Trace;
+using Prometheus;
+
+namespace CloudProxy.Core.Hosting;
+
+public static class CloudProxyCoreExtensions
+{
+    /// <summary>
+    /// Registers the pipeline every broker-backed service shares: metrics registry, outbox, spool, pump, the
+    /// embedded transport (a transport module may replace <see cref="IEnvelopePublisher"/>), status and tracing.
+    /// </summary>
+    public static CloudProxyBuilder AddCloudProxyCore(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles, BuildInfo build)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(roles);
+        services.AddSingleton(build);
+
+        // One registry per host, so tests that run several hosts in one process see only their own numbers.
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        services.AddSingleton(registry);
+        services.AddSingleton<IMetricFactory>(Prometheus.Metrics.WithCustomRegistry(registry));
+        services.AddSingleton<CoreMetrics>();
+
+        services.AddSingleton<CoreOptionsValidator>();
+        services.AddSingleton<IValidateOptions<OutboxOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
+        services.AddSingleton<IValidateOptions<SpoolOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
+        services.AddSingleton<IValidateOptions<TransportOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
+        services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
+        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section).ValidateOnStart();
+        services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.Section).ValidateOnStart();
+
+        services.TryAddSingleton<ISpool>(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value.Enabled
+            ? ActivatorUtilities.CreateInstance<SqliteSpool>(sp)
+            : new DisabledSpool());
+        services.TryAddSingleton<Outbox.Outbox>();
+        services.TryAddSingleton<IOutbox>(sp => sp.GetRequiredService<Outbox.Outbox>());
+        services.TryAddSingleton<IEnvelopePublisher, EmbeddedPublisher>();
+        services.TryAddSingleton<OutboxPump>();
+        services.AddHostedService(sp => sp.GetRequiredService<OutboxPump>());
+        services.TryAddSingleton<StatusReport>();
+
+        services.AddOpenTelemetry().WithTracing(tracing =>
+        {
+            tracing.AddSource(CloudProxyTelemetry.SourceName)
+                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsHousekeeping(ctx.Request.Path.Value))
+                .AddHttpClientInstrumentation();
+
+            // Export only when a collector is named, so a plain `dotnet run` does not log connection errors.
+            if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+            {
+                tracing.AddOtlpExporter();
+            }
+        });
+
+        return new CloudProxyBuilder(services, configuration, roles);
+    }
+
+    /// <summary>Maps <c>/metrics</c>, <c>/_status</c>, <c>/healthz</c> and <c>/readyz</c>.</summary>
+    public static IEndpointRouteBuilder MapCloudProxyCore(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapMetrics("/metrics", app.ServiceProvider.GetRequiredService<CollectorRegistry>());
+        app.MapStatusEndpoints();
+        return app;
+    }
+
+    private static bool IsHousekeeping(string? path) =>
+        path is "/metrics" or "/healthz" or "/readyz" or "/_status";
+}

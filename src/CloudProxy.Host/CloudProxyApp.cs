@@ -1,0 +1,226 @@
+using System.Security.Cryptography.X509Certificates;
+using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Outbox;
+using CloudProxy.Core.Status;
+using CloudProxy.Core.Transport;
+using Microsoft.Extensions.Options;
+
+namespace CloudProxy.Host;
+
+/// <summary>Composes the host from the role list. Program.cs only calls <see cref="RunAsync"/>.</summary>
+public static class CloudProxyApp
+{
+    public static BuildInfo BuildInfo { get; } = BuildInfo.FromAssembly(typeof(CloudProxyApp).Assembly);
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        if (CommandLine.Wants(args, "--help", "-h", "-help", "-?"))
+        {
+            await stdout.WriteAsync(CommandLine.HelpText(BuildInfo.Version));
+            return 0;
+        }
+
+        if (CommandLine.Wants(args, "--version", "-version"))
+        {
+            await stdout.WriteLineAsync(BuildInfo.ToString());
+            return 0;
+        }
+
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (StartupException ex)
+        {
+            await stderr.WriteLineAsync($"cloudproxy: {ex.Message}");
+            return 2;
+        }
+
+        try
+        {
+            // Validate every option before the host starts, so a bad value is one line, not a stack trace.
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+            await app.StartAsync();
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or FormatException)
+        {
+            await stderr.WriteLineAsync($"cloudproxy: invalid configuration: {Describe(ex)}");
+            await app.DisposeAsync();
+            return 2;
+        }
+
+        await app.WaitForShutdownAsync();
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    /// <summary>Builds the host without starting it. Throws <see cref="StartupException"/> naming a bad option.</summary>
+    public static WebApplication Build(string[] args)
+    {
+        var normalized = CommandLine.Normalize(args, out var switchMappings);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        try
+        {
+            builder.Configuration.AddCommandLine(normalized, switchMappings);
+        }
+        catch (FormatException ex)
+        {
+            throw new StartupException($"{ex.Message} (see --help)", ex);
+        }
+
+        var configuration = builder.Configuration;
+        var roles = ServiceRoles.Parse(configuration["CloudProxy:Services"], out var rolesError)
+            ?? throw new StartupException(rolesError!);
+        var transport = ParseTransport(configuration["CloudProxy:Transport:Kind"]);
+        if (transport == TransportKind.Embedded)
+        {
+            RequireForwarderBeside(roles, ServiceRoles.StatsDIngress, ServiceRoles.StatsDForwarder);
+        }
+
+        if (configuration.GetValue<bool>("CloudProxy:Verbose"))
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        }
+
+        ConfigureListener(builder);
+        var drain = configuration.GetValue<double?>($"{OutboxOptions.Section}:DrainTimeoutSeconds") ?? new OutboxOptions().DrainTimeoutSeconds;
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(drain, 1, 300) + 5));
+
+        builder.Services.AddCors();
+        builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo);
+
+        var app = builder.Build();
+        app.UseCors();
+        app.MapCloudProxyCore();
+        return app;
+    }
+
+    private static TransportKind ParseTransport(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return TransportKind.Embedded;
+        }
+
+        return Enum.TryParse<TransportKind>(value, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(value, out _)
+            ? kind
+            : throw new StartupException($"--transport (CloudProxy:Transport:Kind): '{value}' is not 'embedded' or 'dapr'");
+    }
+
+    private static void RequireForwarderBeside(ServiceRoles roles, string ingress, string forwarder)
+    {
+        if (roles.Has(ingress) && !roles.Has(forwarder))
+        {
+            throw new StartupException(
+                $"--services: {ingress} without {forwarder} needs --transport dapr (the embedded transport delivers in-process)");
+        }
+    }
+
+    private static void ConfigureListener(WebApplicationBuilder builder)
+    {
+        var configuration = builder.Configuration;
+        if (!string.IsNullOrEmpty(configuration["urls"]) || !string.IsNullOrEmpty(configuration["ASPNETCORE_URLS"]))
+        {
+            return;
+        }
+
+        var http = configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
+        if (http.Port is < 0 or > 65535)
+        {
+            throw new StartupException($"--http-port (CloudProxy:Http:Port): {http.Port} is not a port number");
+        }
+
+        if (!System.Net.IPAddress.TryParse(http.Host, out var address) && http.Host != "localhost")
+        {
+            throw new StartupException($"--http-host (CloudProxy:Http:Host): '{http.Host}' is not an IP address");
+        }
+
+        X509Certificate2? certificate = null;
+        if (!string.IsNullOrEmpty(http.TlsCert) || !string.IsNullOrEmpty(http.TlsKey))
+        {
+            certificate = LoadCertificate(http);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
+            {
+                if (certificate is not null)
+                {
+                    listen.UseHttps(certificate);
+                }
+            }
+
+            if (address is null)
+            {
+                kestrel.ListenLocalhost(http.Port, Listen);
+            }
+            else
+            {
+                kestrel.Listen(address, http.Port, Listen);
+            }
+        });
+    }
+
+    private static X509Certificate2 LoadCertificate(HttpOptions http)
+    {
+        if (string.IsNullOrEmpty(http.TlsCert) || string.IsNullOrEmpty(http.TlsKey))
+        {
+            throw new StartupException("--tls-cert and --tls-key (CloudProxy:Http:TlsCert/TlsKey) must be given together");
+        }
+
+        foreach (var (flag, path) in new[] { ("--tls-cert", http.TlsCert), ("--tls-key", http.TlsKey) })
+        {
+            if (!File.Exists(path))
+            {
+                throw new StartupException($"{flag}: file '{path}' does not exist");
+            }
+        }
+
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(http.TlsCert, http.TlsKey);
+        }
+        catch (System.Security.Cryptography.CryptographicException ex)
+        {
+            throw new StartupException($"--tls-cert/--tls-key: cannot load the PEM pair: {ex.Message}", ex);
+        }
+    }
+
+    private static string Describe(Exception ex)
+    {
+        var message = ex is OptionsValidationException validation
+            ? string.Join("; ", validation.Failures)
+            : ex.Message;
+        foreach (var flag in CommandLine.Flags)
+        {
+            if (message.Contains($"'{flag.Key}'", StringComparison.OrdinalIgnoreCase) || message.Contains(flag.Key + " ", StringComparison.OrdinalIgnoreCase))
+            {
+                message += $" (flag {flag.Name})";
+            }
+        }
+
+        return message;
+    }
+}
+
+/// <summary>A setting that stops start-up; the message names the option.</summary>
+public sealed class StartupException : Exception
+{
+    public StartupException()
+    {
+    }
+
+    public StartupException(string message)
+        : base(message)
+    {
+    }
+
+    public StartupException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}
