@@ -117,6 +117,11 @@ udp_drained() { # waits until the counter's line count holds still for 2 s (at m
   echo "$last"
 }
 
+host_counter() { # sum of every sample of a counter on the host's /metrics ("" when absent)
+  curl -sf "http://127.0.0.1:$host_port/metrics" | awk -v n="$1" '
+    $1 == n || index($1, n "{") == 1 { sum += $NF; found = 1 } END { if (found) printf "%.0f\n", sum }'
+}
+
 kernel_udp() { # RcvbufErrors SndbufErrors from /proc/net/snmp
   awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) col[$i] = i; h = 1 } else print $col["RcvbufErrors"], $col["SndbufErrors"] }' /proc/net/snmp
 }
@@ -159,9 +164,12 @@ targets=(bare)
 [ -n "$host_pid" ] && targets=(host bare)
 url_of() { if [ "$1" = host ]; then echo "http://127.0.0.1:$host_port"; else echo "http://127.0.0.1:$bare_port"; fi; }
 
+single_before=""; single_acc_before=""; single_acc_after=""
 say "warm-up ($WARMUP each)"
 for t in "${targets[@]}"; do run_wrk "warmup-$t" count.lua "$(url_of "$t")/count/bench.metric" "$WARMUP" "$CONNECTIONS"; done
-[ -n "$host_pid" ] && single_before="$(udp_drained)"
+if [ -n "$host_pid" ]; then
+  single_before="$(udp_drained)"; single_acc_before="$(host_counter cloudproxy_statsd_lines_accepted_total)"
+fi
 
 for r in $(seq 1 "$ROUNDS"); do
   order=("${targets[@]}")
@@ -174,18 +182,20 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 single_after=""; batch_before=""; batch_after=""; kernel_before=""; kernel_after=""
+batch_acc_before=""; batch_acc_after=""; send_errors=""
 if [ -n "$host_pid" ]; then
-  single_after="$(udp_drained)"
+  single_after="$(udp_drained)"; single_acc_after="$(host_counter cloudproxy_statsd_lines_accepted_total)"
   say "batch warm-up ($WARMUP)"
   run_wrk "warmup-batch" batch.lua "$(url_of host)/batch" "$WARMUP" "$BATCH_CONNECTIONS"
-  batch_before="$(udp_drained)"
+  batch_before="$(udp_drained)"; batch_acc_before="$(host_counter cloudproxy_statsd_lines_accepted_total)"
   kernel_before="$(kernel_udp)"
   for r in $(seq 1 "$BATCH_ROUNDS"); do
     say "batch round $r/$BATCH_ROUNDS: $BATCH_LINES lines per request, $DURATION, $BATCH_CONNECTIONS connections"
     run_wrk "batch-$r" batch.lua "$(url_of host)/batch" "$DURATION" "$BATCH_CONNECTIONS"
   done
-  batch_after="$(udp_drained)"
+  batch_after="$(udp_drained)"; batch_acc_after="$(host_counter cloudproxy_statsd_lines_accepted_total)"
   kernel_after="$(kernel_udp)"
+  send_errors="$(host_counter cloudproxy_statsd_send_errors_total)"
 fi
 
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -212,6 +222,19 @@ rounds, batch_rounds = int("$ROUNDS"), int("$BATCH_ROUNDS")
 has_host = "$host_pid" != ""
 L = []
 w = L.append
+
+def delivery(delivered, wrk_ok_lines, acc_before, acc_after):
+    """Share of accepted metrics that reached the listener. The exact denominator is the host's own
+    cloudproxy_statsd_lines_accepted_total; wrk's count (200 responses x lines) misses the requests
+    still in flight when each run stopped, so it is only a lower bound."""
+    text = f"{delivered:,} lines reached the UDP listener; wrk counted {wrk_ok_lines:,} accepted (200 x lines, excludes requests in flight at each run's end)"
+    if acc_before and acc_after:
+        acc = int(acc_after) - int(acc_before)
+        share = delivered / acc if acc else 0
+        return text + f"; the host counted {acc:,} lines accepted: {share:.2%} delivered"
+    share = delivered / wrk_ok_lines if wrk_ok_lines else 0
+    return text + f" ({share:.2%}; host counter cloudproxy_statsd_lines_accepted_total not found)"
+
 w("# StatsD HTTP benchmark, $(date -u +'%Y-%m-%d %H:%M') UTC")
 w("")
 w("Commit \`$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)'), "
@@ -242,10 +265,9 @@ if has_host:
     med = statistics.median(ratios)
     summary.append(f"single metric: host {statistics.median(hs):,.0f} req/s, bare {statistics.median(bs):,.0f} req/s, "
                    f"ratio {med:.3f} (median of per-round ratios; target >= 0.9: {'met' if med >= 0.9 else 'NOT met'})")
-    accepted = sum(ok(by[f"single-host-{i}"]) for i in range(1, rounds + 1))
+    wrk_ok = sum(ok(by[f"single-host-{i}"]) for i in range(1, rounds + 1))
     delivered = int("${single_after:-0}") - int("${single_before:-0}")
-    share = delivered / accepted if accepted else 0
-    summary.append(f"single metric delivery: {delivered:,} of {accepted:,} accepted metrics reached the UDP listener ({share:.2%})")
+    summary.append("single metric delivery: " + delivery(delivered, wrk_ok, "${single_acc_before}", "${single_acc_after}"))
 else:
     summary.append(f"single metric: bare {statistics.median(bs):,.0f} req/s (host not run: BENCH_SKIP_HOST=1)")
 
@@ -263,12 +285,12 @@ if has_host:
         w(f"| {i} | {rps(r):,.0f} | {r['ok']:,} | {r['not_ok']:,} | {m:,.0f} | {r['p99_us']/1000:.1f} |")
     w("")
     delivered = int("${batch_after:-0}") - int("${batch_before:-0}")
-    share = delivered / acc_lines if acc_lines else 0
     kb, ka = "${kernel_before:-0 0}".split(), "${kernel_after:-0 0}".split()
     summary.append(f"batch: {statistics.median(mps):,.0f} metrics/s accepted (median; target >= 1,000,000: "
                    f"{'met' if statistics.median(mps) >= 1_000_000 else 'NOT met'})")
-    summary.append(f"batch delivery: {delivered:,} of {acc_lines:,} accepted metrics reached the UDP listener ({share:.2%}); "
-                   f"kernel UDP drops during the batch phase: RcvbufErrors +{int(ka[0]) - int(kb[0])}, SndbufErrors +{int(ka[1]) - int(kb[1])}")
+    summary.append("batch delivery: " + delivery(delivered, acc_lines, "${batch_acc_before}", "${batch_acc_after}")
+                   + f"; kernel UDP drops in the batch phase: RcvbufErrors +{int(ka[0]) - int(kb[0])}, SndbufErrors +{int(ka[1]) - int(kb[1])}"
+                   + f"; host send errors (whole run): {'${send_errors}' or 'n/a'}")
     summary.append(f"peak RSS (VmHWM): host {int('$host_hwm') / 1024:,.0f} MiB, bare {int('$bare_hwm') / 1024:,.0f} MiB")
 else:
     summary.append(f"peak RSS (VmHWM): bare {int('$bare_hwm') / 1024:,.0f} MiB")
