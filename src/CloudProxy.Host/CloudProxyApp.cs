@@ -3,6 +3,8 @@ using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
+using CloudProxy.Transport.Dapr;
+using CloudProxy.Transport.Dapr.Subscriptions;
 using Microsoft.Extensions.Options;
 
 namespace CloudProxy.Host;
@@ -90,11 +92,13 @@ public static class CloudProxyApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(drain, 1, 300) + 5));
 
         builder.Services.AddCors();
-        builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo);
+        builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
+            .AddDaprTransport();
 
         var app = builder.Build();
         app.UseCors();
         app.MapCloudProxyCore();
+        app.MapDaprSubscriptions();
         return app;
     }
 

@@ -31,10 +31,10 @@ public sealed class RunningHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static Task<RunningHost> StartAsync(params string[] args) => StartAsync(spoolPath: null, args);
+    public static Task<RunningHost> StartAsync(params string[] args) => StartWithSpoolAsync(spoolPath: null, args);
 
     /// <summary>Starts a host; pass the same <paramref name="spoolPath"/> to simulate a restart.</summary>
-    public static async Task<RunningHost> StartAsync(string? spoolPath, params string[] args)
+    public static async Task<RunningHost> StartWithSpoolAsync(string? spoolPath, params string[] args)
     {
         string? owned = null;
         if (spoolPath is null)

@@ -1,0 +1,60 @@
+using Microsoft.Extensions.Options;
+
+namespace CloudProxy.Transport.Dapr;
+
+/// <summary>
+/// Dapr-only settings. They live in the same section as Core's <c>TransportOptions</c>
+/// (<c>CloudProxy:Transport</c>) so every transport key is in one place, but Core knows nothing of them.
+/// </summary>
+public sealed class DaprTransportOptions
+{
+    /// <summary>Name of the Dapr state store component (<c>components/statestore.yaml</c>).</summary>
+    public string StateStoreName { get; set; } = "statestore";
+
+    /// <summary>
+    /// Largest delivery body the subscription endpoints read. daprd's own limit is 4 MB by default
+    /// (<c>--max-body-size</c>); this sits well above it so that no delivery daprd could build is refused.
+    /// A bigger body gets 413, which daprd retries, so raise both together.
+    /// </summary>
+    public long MaxDeliveryBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// A bulk publish is split into requests no bigger than this: daprd refuses gRPC messages over its
+    /// 4 MB <c>--max-body-size</c> default, and one refused request would fail the whole batch.
+    /// </summary>
+    public int BulkPublishMaxBytes { get; set; } = 3 * 1024 * 1024;
+
+    /// <summary>Deadline of one publish call to the sidecar (connect included).</summary>
+    public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
+}
+
+internal sealed class DaprTransportOptionsValidator : IValidateOptions<DaprTransportOptions>
+{
+    private const string Prefix = "CloudProxy:Transport:";
+
+    public ValidateOptionsResult Validate(string? name, DaprTransportOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.StateStoreName))
+        {
+            failures.Add($"{Prefix}StateStoreName must name the Dapr state store component.");
+        }
+
+        if (options.MaxDeliveryBytes < 64 * 1024)
+        {
+            failures.Add($"{Prefix}MaxDeliveryBytes must be at least 65536 (got {options.MaxDeliveryBytes}); Dapr delivers up to 4 MB by default.");
+        }
+
+        if (options.BulkPublishMaxBytes < 1024)
+        {
+            failures.Add($"{Prefix}BulkPublishMaxBytes must be at least 1024 (got {options.BulkPublishMaxBytes}).");
+        }
+
+        if (options.PublishTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}PublishTimeout must be positive (got {options.PublishTimeout}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

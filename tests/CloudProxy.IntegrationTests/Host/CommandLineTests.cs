@@ -1,0 +1,68 @@
+using CloudProxy.Host;
+
+namespace CloudProxy.IntegrationTests.Host;
+
+public class CommandLineTests
+{
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        // A case that wrongly starts would run until shut down: fail it instead of hanging the suite.
+        var code = await CloudProxyApp.RunAsync(args, stdout, stderr).WaitAsync(TimeSpan.FromSeconds(60));
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public async Task Help_lists_every_option_with_its_configuration_key()
+    {
+        var (code, output, _) = await RunAsync("--help");
+        Assert.Equal(0, code);
+        foreach (var flag in CommandLine.Flags)
+        {
+            Assert.Contains(flag.Name, output, StringComparison.Ordinal);
+            Assert.Contains(flag.Key, output, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("--version", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Version_prints_version_and_commit()
+    {
+        var (code, output, _) = await RunAsync("--version");
+        Assert.Equal(0, code);
+        Assert.StartsWith("cloudproxy 0.1.0 (commit ", output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--transport", "kafka", "--transport")]
+    [InlineData("--services", "statsd-ingress,bogus", "--services")]
+    [InlineData("--http-port", "70000", "--http-port")]
+    [InlineData("--outbox-capacity", "lots", "--outbox-capacity")]
+    [InlineData("--outbox-capacity", "0", "CloudProxy:Outbox:Capacity")]
+    [InlineData("--tls-cert", "/nonexistent.pem", "--tls-cert")]
+    public async Task A_bad_option_stops_start_up_with_a_message_naming_it(string flag, string value, string named)
+    {
+        var spool = Path.Combine(Directory.CreateTempSubdirectory().FullName, "s.db");
+        var (code, _, error) = await RunAsync("--spool-path", spool, "--http-port", "0", flag, value);
+        Assert.Equal(2, code);
+        Assert.Contains(named, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Ingress_without_its_forwarder_needs_the_dapr_transport()
+    {
+        var (code, _, error) = await RunAsync("--services", "statsd-ingress");
+        Assert.Equal(2, code);
+        Assert.Contains("--transport dapr", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Legacy_switches_without_a_value_become_true_and_do_not_swallow_the_next_flag()
+    {
+        var normalized = CommandLine.Normalize(["--verbose", "--statsd-port", "9125"], out var map);
+        Assert.Equal(["--verbose=true", "--statsd-port", "9125"], normalized);
+        Assert.Equal("CloudProxy:StatsD:Forwarder:Port", map["--statsd-port"]);
+    }
+}

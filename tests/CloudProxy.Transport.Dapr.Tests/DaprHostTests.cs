@@ -1,0 +1,90 @@
+using System.Net;
+using System.Text.Json;
+using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Metrics;
+using CloudProxy.Core.Outbox;
+using CloudProxy.Tests.Common;
+using CloudProxy.Tests.Common.Dapr;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CloudProxy.Transport.Dapr.Tests;
+
+/// <summary>The real host with <c>--transport dapr</c>: Core's outbox and pump publishing through the sidecar double.</summary>
+public sealed class DaprHostTests
+{
+    [Fact]
+    public async Task Host_with_the_dapr_transport_publishes_what_enters_the_outbox_through_the_sidecar()
+    {
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        await using var host = await StartHostAsync(sidecar);
+        var envelope = TestEnvelopes.Create(payload: TestEnvelopes.AllByteValues());
+
+        Assert.Equal(OutboxResult.Accepted, host.Services.GetRequiredService<IOutbox>().TryEnqueue(envelope));
+
+        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "nothing reached the sidecar");
+        var bulk = Assert.Single(sidecar.BulkPublishes);
+        Assert.Equal("pubsub-host", bulk.PubsubName);
+        TestEnvelopes.AssertIntact(envelope, EnvelopeCodec.Decode(Assert.Single(bulk.Entries).Event));
+    }
+
+    [Fact]
+    public async Task Sidecar_outage_spools_the_envelope_and_it_is_published_once_after_recovery()
+    {
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        sidecar.Unavailable = true;
+        await using var host = await StartHostAsync(sidecar);
+        var envelope = TestEnvelopes.Create(payload: [7, 7, 7]);
+
+        host.Services.GetRequiredService<IOutbox>().TryEnqueue(envelope);
+
+        Assert.True(
+            await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.Spooled) >= 1),
+            "the envelope was not spooled while the sidecar was unavailable");
+        Assert.Empty(sidecar.BulkPublishes);
+
+        sidecar.Unavailable = false;
+
+        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "the spooled envelope was not replayed");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) == 0), "the spool did not empty");
+        var replayed = sidecar.BulkPublishes.SelectMany(b => b.Entries).Select(e => EnvelopeCodec.Decode(e.Event)).ToList();
+        TestEnvelopes.AssertIntact(envelope, Assert.Single(replayed));
+    }
+
+    [Fact]
+    public async Task Host_with_the_dapr_transport_answers_dapr_subscribe_and_refuses_unknown_topics_with_404()
+    {
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        await using var host = await StartHostAsync(sidecar);
+
+        using var subscribe = await host.Client.GetAsync(new Uri("/dapr/subscribe", UriKind.Relative));
+        using var content = DaprdDeliveries.Content(TestEnvelopes.CloudEventOf(TestEnvelopes.Create("no-such-topic")), DaprdDeliveries.CloudEventContentType);
+        using var delivery = await host.Client.PostAsync(new Uri("/dapr/topics/no-such-topic", UriKind.Relative), content);
+
+        Assert.Equal(HttpStatusCode.OK, subscribe.StatusCode);
+        using var json = JsonDocument.Parse(await subscribe.Content.ReadAsStringAsync());
+        Assert.Equal(JsonValueKind.Array, json.RootElement.ValueKind);
+        Assert.All(json.RootElement.EnumerateArray(), s => Assert.Equal("pubsub-host", s.GetProperty("pubsubname").GetString()));
+        Assert.Equal(HttpStatusCode.NotFound, delivery.StatusCode);
+        Assert.Equal(1, await host.MetricAsync(DaprMetricNames.DeliveryRefused, ("reason", "unknown_topic")));
+    }
+
+    [Fact]
+    public async Task Host_with_the_embedded_transport_has_no_dapr_endpoints()
+    {
+        await using var host = await RunningHost.StartAsync(["--transport", "embedded"]);
+
+        using var subscribe = await host.Client.GetAsync(new Uri("/dapr/subscribe", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, subscribe.StatusCode);
+    }
+
+    // An array, not loose arguments: RunningHost.StartAsync("--x", …) would bind "--x" to its spoolPath overload.
+    private static Task<RunningHost> StartHostAsync(DaprSidecarDouble sidecar) =>
+        RunningHost.StartAsync(
+        [
+            "--transport", "dapr",
+            "--pubsub-name", "pubsub-host",
+            $"--DAPR_GRPC_ENDPOINT={sidecar.Endpoint}",
+            $"--DAPR_HTTP_ENDPOINT={sidecar.Endpoint}",
+        ]);
+}
