@@ -3,6 +3,7 @@ using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
+using CloudProxy.StatsD;
 using CloudProxy.Transport.Dapr;
 using CloudProxy.Transport.Dapr.Subscriptions;
 using Microsoft.Extensions.Options;
@@ -93,12 +94,14 @@ public static class CloudProxyApp
 
         builder.Services.AddCors();
         builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
-            .AddDaprTransport();
+            .AddDaprTransport()
+            .AddStatsD();
 
         var app = builder.Build();
         app.UseCors();
         app.MapCloudProxyCore();
         app.MapDaprSubscriptions();
+        app.MapStatsD();
         return app;
     }
 

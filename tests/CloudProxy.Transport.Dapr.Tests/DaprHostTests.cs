@@ -78,7 +78,6 @@ public sealed class DaprHostTests
         Assert.Equal(HttpStatusCode.NotFound, subscribe.StatusCode);
     }
 
-    // An array, not loose arguments: RunningHost.StartAsync("--x", …) would bind "--x" to its spoolPath overload.
     private static Task<RunningHost> StartHostAsync(DaprSidecarDouble sidecar) =>
         RunningHost.StartAsync(
         [

@@ -1,0 +1,37 @@
+using Prometheus;
+
+namespace CloudProxy.StatsD.Forwarder;
+
+/// <summary>The forwarder's counters, created once from the host's metric factory.</summary>
+public sealed class StatsDForwarderMetrics
+{
+    public StatsDForwarderMetrics(IMetricFactory factory, StatsDForwarderProtocol protocol)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        var label = protocol == StatsDForwarderProtocol.Tcp ? "tcp" : "udp";
+        string[] protocolLabel = ["protocol"];
+        LinesSent = factory.CreateCounter(StatsDMetricNames.LinesSent, "StatsD lines sent upstream.", protocolLabel).WithLabels(label);
+        DatagramsSent = factory.CreateCounter(StatsDMetricNames.DatagramsSent, "Datagrams (UDP) or writes (TCP) sent upstream.", protocolLabel).WithLabels(label);
+        BytesSent = factory.CreateCounter(StatsDMetricNames.BytesSent, "Bytes sent upstream.", protocolLabel).WithLabels(label);
+        SendErrors = factory.CreateCounter(StatsDMetricNames.SendErrors, "Socket errors sending to StatsD; the batch is retried.", protocolLabel).WithLabels(label);
+        OversizeLines = factory.CreateCounter(StatsDMetricNames.OversizeLines, "Lines longer than MaxDatagramBytes, sent alone.");
+        var dropped = factory.CreateCounter(StatsDMetricNames.LinesDropped, "Lines that can never be sent.", ["reason"]);
+        LinesTooLarge = dropped.WithLabels("too_large");
+        var envelopes = factory.CreateCounter(StatsDMetricNames.EnvelopesDropped, "Envelopes answered Drop.", ["reason"]);
+        UnknownKind = envelopes.WithLabels("unknown_kind");
+    }
+
+    public ICounter LinesSent { get; }
+
+    public ICounter DatagramsSent { get; }
+
+    public ICounter BytesSent { get; }
+
+    public ICounter SendErrors { get; }
+
+    public ICounter OversizeLines { get; }
+
+    public ICounter LinesTooLarge { get; }
+
+    public ICounter UnknownKind { get; }
+}

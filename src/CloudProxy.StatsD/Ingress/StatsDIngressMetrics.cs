@@ -1,0 +1,63 @@
+using Prometheus;
+
+namespace CloudProxy.StatsD.Ingress;
+
+/// <summary>The ingress's counters; label children are resolved once, not per request.</summary>
+public sealed class StatsDIngressMetrics
+{
+    private static readonly string[] EndpointNames = ["heartbeat", "count", "gauge", "timing", "set", "batch", "preflight"];
+
+    private static readonly string[] OutcomeNames =
+        ["ok", "bad_request", "unauthorized", "forbidden", "payload_too_large", "unsupported_media_type", "unavailable"];
+
+    private static readonly string[] ReasonNames =
+    [
+        "invalid_key", "invalid_value", "missing_value", "invalid_sample_rate", "invalid_tags", "tags_disabled",
+        "invalid_type", "malformed_line", "malformed_body", "empty_batch", "unsupported_media_type", "body_too_large",
+        "too_many_metrics", "token_missing", "token_invalid", "outbox_full",
+    ];
+
+    private readonly ICounter[,] _requests;
+    private readonly ICounter[] _refusals;
+
+    public StatsDIngressMetrics(IMetricFactory factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        var requests = factory.CreateCounter(StatsDMetricNames.Requests, "StatsD ingress requests by endpoint and outcome.", ["endpoint", "outcome"]);
+        _requests = new ICounter[EndpointNames.Length, OutcomeNames.Length];
+        for (var e = 0; e < EndpointNames.Length; e++)
+        {
+            for (var o = 0; o < OutcomeNames.Length; o++)
+            {
+                _requests[e, o] = requests.WithLabels(EndpointNames[e], OutcomeNames[o]);
+            }
+        }
+
+        var refusals = factory.CreateCounter(StatsDMetricNames.Refusals, "StatsD ingress requests refused, by reason.", ["reason"]);
+        _refusals = [.. ReasonNames.Select(r => (ICounter)refusals.WithLabels(r))];
+        LinesAccepted = factory.CreateCounter(StatsDMetricNames.LinesAccepted, "StatsD lines handed to the outbox.");
+        SampledOut = factory.CreateCounter(StatsDMetricNames.SampledOut, "Metrics skipped by their sample rate.");
+    }
+
+    public ICounter LinesAccepted { get; }
+
+    public ICounter SampledOut { get; }
+
+    public void Request(StatsDIngressEndpoint endpoint, int statusCode) =>
+        _requests[(int)endpoint, OutcomeIndex(statusCode)].Inc();
+
+    public void Refusal(StatsDRefusal reason) => _refusals[(int)reason].Inc();
+
+    public static string ReasonName(StatsDRefusal reason) => ReasonNames[(int)reason];
+
+    private static int OutcomeIndex(int statusCode) => statusCode switch
+    {
+        < 400 => 0,
+        401 => 2,
+        403 => 3,
+        413 => 4,
+        415 => 5,
+        >= 500 => 6,
+        _ => 1,
+    };
+}

@@ -1,0 +1,17 @@
+namespace CloudProxy.StatsD.Ingress;
+
+/// <summary>
+/// Client-side sampling, as statsd-http-proxy (and every StatsD client) does it: a metric with a sample rate
+/// below 1 is sent with probability <c>rate</c>, tagged <c>|@rate</c> so StatsD scales it back up.
+/// The random source is injected so tests can be exact.
+/// </summary>
+public sealed class StatsDSampler(Func<double> nextDouble)
+{
+    public StatsDSampler()
+        : this(Random.Shared.NextDouble)
+    {
+    }
+
+    /// <summary>True when a metric with this rate is to be sent.</summary>
+    public bool Keep(double rate) => rate >= 1 || nextDouble() < rate;
+}

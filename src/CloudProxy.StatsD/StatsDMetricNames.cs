@@ -1,0 +1,35 @@
+namespace CloudProxy.StatsD;
+
+/// <summary>Every metric the StatsD module exports: <c>cloudproxy_statsd_&lt;thing&gt;_&lt;unit&gt;</c>.</summary>
+public static class StatsDMetricNames
+{
+    /// <summary>Labels: <c>endpoint</c> (heartbeat, count, gauge, timing, set, batch, preflight), <c>outcome</c>.</summary>
+    public const string Requests = "cloudproxy_statsd_requests_total";
+
+    /// <summary>Label <c>reason</c>: why a request was refused (invalid_key, token_missing, outbox_full…).</summary>
+    public const string Refusals = "cloudproxy_statsd_refusals_total";
+
+    /// <summary>Lines handed to the outbox by the ingress.</summary>
+    public const string LinesAccepted = "cloudproxy_statsd_lines_accepted_total";
+
+    /// <summary>Metrics not sent because the sample rate skipped them (as a StatsD client does).</summary>
+    public const string SampledOut = "cloudproxy_statsd_sampled_out_total";
+
+    /// <summary>Label <c>protocol</c> (udp, tcp).</summary>
+    public const string LinesSent = "cloudproxy_statsd_lines_sent_total";
+
+    public const string DatagramsSent = "cloudproxy_statsd_datagrams_sent_total";
+
+    public const string BytesSent = "cloudproxy_statsd_bytes_sent_total";
+
+    public const string SendErrors = "cloudproxy_statsd_send_errors_total";
+
+    /// <summary>Lines longer than MaxDatagramBytes, sent alone in their own datagram.</summary>
+    public const string OversizeLines = "cloudproxy_statsd_oversize_lines_total";
+
+    /// <summary>Label <c>reason</c>: lines the forwarder could never send (too_large for any datagram).</summary>
+    public const string LinesDropped = "cloudproxy_statsd_lines_dropped_total";
+
+    /// <summary>Label <c>reason</c>: envelopes answered Drop (unknown_kind).</summary>
+    public const string EnvelopesDropped = "cloudproxy_statsd_envelopes_dropped_total";
+}

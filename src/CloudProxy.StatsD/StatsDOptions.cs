@@ -1,0 +1,72 @@
+namespace CloudProxy.StatsD;
+
+/// <summary>What the ingress does with a key (or tag) that could inject StatsD syntax.</summary>
+public enum StatsDInvalidKeys
+{
+    /// <summary>Answer 400 and send nothing.</summary>
+    Reject = 0,
+
+    /// <summary>Clean it the way etsy statsd's <c>sanitizeKeyName</c> does, then send.</summary>
+    Sanitize = 1,
+}
+
+public enum StatsDForwarderProtocol
+{
+    Udp = 0,
+    Tcp = 1,
+}
+
+/// <summary>Section <c>CloudProxy:StatsD</c>. The Host maps statsd-http-proxy's flags onto these keys.</summary>
+public sealed class StatsDOptions
+{
+    public const string Section = "CloudProxy:StatsD";
+
+    /// <summary>Pub/sub topic the ingress publishes to and the forwarder subscribes to.</summary>
+    public string Topic { get; set; } = "statsd";
+
+    public StatsDIngressOptions Ingress { get; set; } = new();
+
+    public StatsDForwarderOptions Forwarder { get; set; } = new();
+}
+
+/// <summary>Section <c>CloudProxy:StatsD:Ingress</c> (service <c>statsd-ingress</c>).</summary>
+public sealed class StatsDIngressOptions
+{
+    /// <summary><c>--metric-prefix</c>: prepended to every key; a dot is added when it lacks one.</summary>
+    public string MetricPrefix { get; set; } = string.Empty;
+
+    /// <summary><c>--jwt-secret</c>: HMAC secret of the X-JWT-Token; empty turns authentication off.</summary>
+    public string JwtSecret { get; set; } = string.Empty;
+
+    public StatsDInvalidKeys InvalidKeys { get; set; } = StatsDInvalidKeys.Reject;
+
+    /// <summary>Origins a browser page may post from (<c>https://app.example.com</c>); empty allows any origin.</summary>
+    public IList<string> AllowedOrigins { get; } = [];
+
+    /// <summary>Most metrics one <c>/batch</c> request may carry.</summary>
+    public int MaxBatchMetrics { get; set; } = 10_000;
+
+    /// <summary>Largest request body accepted, in bytes.</summary>
+    public long MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Accept DogStatsD tags (<c>|#a:b,c</c>). Off by default: etsy statsd counts such lines as bad.</summary>
+    public bool DogStatsDTags { get; set; }
+}
+
+/// <summary>Section <c>CloudProxy:StatsD:Forwarder</c> (service <c>statsd-forwarder</c>).</summary>
+public sealed class StatsDForwarderOptions
+{
+    /// <summary>Largest UDP payload over IPv4.</summary>
+    public const int MaxUdpPayload = 65_507;
+
+    /// <summary><c>--statsd-host</c>.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary><c>--statsd-port</c>.</summary>
+    public int Port { get; set; } = 8125;
+
+    public StatsDForwarderProtocol Protocol { get; set; } = StatsDForwarderProtocol.Udp;
+
+    /// <summary>Largest datagram sent; 1432 = a 1500-byte MTU less the largest IPv4 header (60) and UDP (8).</summary>
+    public int MaxDatagramBytes { get; set; } = 1432;
+}

@@ -1,0 +1,98 @@
+using CloudProxy.StatsD.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace CloudProxy.StatsD;
+
+/// <summary>
+/// Checks the settings of the roles this process runs and reports every failure at once, each naming the
+/// setting (and the statsd-http-proxy flag, where there is one).
+/// </summary>
+public sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IValidateOptions<StatsDOptions>
+{
+    private const string S = StatsDOptions.Section;
+
+    public ValidateOptionsResult Validate(string? name, StatsDOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Topic))
+        {
+            failures.Add($"{S}:Topic must not be empty");
+        }
+
+        if (ingress)
+        {
+            ValidateIngress(options.Ingress, failures);
+        }
+
+        if (forwarder)
+        {
+            ValidateForwarder(options.Forwarder, failures);
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void ValidateIngress(StatsDIngressOptions o, List<string> failures)
+    {
+        if (!string.IsNullOrEmpty(o.MetricPrefix))
+        {
+            var problem = StatsDNames.ValidateKey(o.MetricPrefix);
+            if (problem is not null)
+            {
+                failures.Add($"{S}:Ingress:MetricPrefix (--metric-prefix): {problem}");
+            }
+            else if (o.MetricPrefix.Length > StatsDNames.MaxKeyBytes / 2)
+            {
+                failures.Add($"{S}:Ingress:MetricPrefix (--metric-prefix): longer than {StatsDNames.MaxKeyBytes / 2} characters");
+            }
+        }
+
+        if (!Enum.IsDefined(o.InvalidKeys))
+        {
+            failures.Add($"{S}:Ingress:InvalidKeys must be Reject or Sanitize");
+        }
+
+        if (o.MaxBatchMetrics < 1)
+        {
+            failures.Add($"{S}:Ingress:MaxBatchMetrics must be at least 1 (got {o.MaxBatchMetrics})");
+        }
+
+        if (o.MaxBodyBytes is < 64 or > int.MaxValue)
+        {
+            failures.Add($"{S}:Ingress:MaxBodyBytes must be between 64 and {int.MaxValue} (got {o.MaxBodyBytes})");
+        }
+
+        foreach (var origin in o.AllowedOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+                || uri.AbsolutePath != "/" || !string.IsNullOrEmpty(uri.Query) || origin.EndsWith('/'))
+            {
+                failures.Add($"{S}:Ingress:AllowedOrigins: '{origin}' is not an origin like https://app.example.com");
+            }
+        }
+    }
+
+    private static void ValidateForwarder(StatsDForwarderOptions o, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(o.Host))
+        {
+            failures.Add($"{S}:Forwarder:Host (--statsd-host) must not be empty");
+        }
+
+        if (o.Port is < 1 or > 65535)
+        {
+            failures.Add($"{S}:Forwarder:Port (--statsd-port) must be between 1 and 65535 (got {o.Port})");
+        }
+
+        if (!Enum.IsDefined(o.Protocol))
+        {
+            failures.Add($"{S}:Forwarder:Protocol must be Udp or Tcp");
+        }
+
+        if (o.MaxDatagramBytes is < 64 or > StatsDForwarderOptions.MaxUdpPayload)
+        {
+            failures.Add($"{S}:Forwarder:MaxDatagramBytes must be between 64 and {StatsDForwarderOptions.MaxUdpPayload} (got {o.MaxDatagramBytes})");
+        }
+    }
+}

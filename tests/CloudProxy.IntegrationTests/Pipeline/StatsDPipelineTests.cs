@@ -1,0 +1,150 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Metrics;
+using CloudProxy.Tests.Common;
+using CloudProxy.Tests.Common.Dapr;
+
+namespace CloudProxy.IntegrationTests.Pipeline;
+
+/// <summary>
+/// The whole path with real parts: HTTP into the real host, the outbox and SQLite spool, the StatsD
+/// forwarder, and the bytes a real listener received. The upstream is made unavailable by not listening yet.
+/// </summary>
+public class StatsDPipelineTests
+{
+    private static async Task PostCountsAsync(RunningHost host, string prefix, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            using var body = new FormUrlEncodedContent([new("value", "1")]);
+            using var response = await host.Client.PostAsync(new Uri($"/count/{prefix}.m{i}", UriKind.Relative), body);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    private static void AssertExactlyOnce(IEnumerable<string> lines, string prefix, int count)
+    {
+        var expected = Enumerable.Range(0, count).Select(i => $"{prefix}.m{i}:1|c").Order(StringComparer.Ordinal);
+        Assert.Equal(expected, lines.Where(l => l.StartsWith(prefix + ".", StringComparison.Ordinal)).Order(StringComparer.Ordinal));
+    }
+
+    private static string[] TcpStatsD(int port) =>
+    [
+        "--statsd-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--CloudProxy:StatsD:Forwarder:Protocol=Tcp",
+        "--CloudProxy:Outbox:MaxBackoffSeconds=0.2",
+    ];
+
+    [Fact]
+    public async Task StatsD_down_while_metrics_arrive_then_up_delivers_every_accepted_metric_exactly_once()
+    {
+        var port = Loopback.FreeTcpPort();
+        await using var host = await RunningHost.StartAsync(TcpStatsD(port));
+
+        await PostCountsAsync(host, "outage", 200);
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) > 0), "nothing was spooled while StatsD was down");
+
+        await using var statsd = new TcpLineSink(port);
+        Assert.True(await statsd.WaitForLinesAsync(200, TimeSpan.FromSeconds(30)), $"only {statsd.Lines.Count} lines arrived");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) == 0));
+        await Task.Delay(500); // a duplicate would arrive within the next pump round
+        AssertExactlyOnce(statsd.Lines, "outage", 200);
+        Assert.Equal(0, await host.MetricAsync(CoreMetricNames.Refused));
+    }
+
+    [Fact]
+    public async Task Metrics_accepted_before_a_restart_are_delivered_once_by_the_next_process()
+    {
+        var port = Loopback.FreeTcpPort();
+        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-restart-").FullName, "spool.db");
+        await using (var first = await RunningHost.StartWithSpoolAsync(spool, [.. TcpStatsD(port), "--CloudProxy:Outbox:DrainTimeoutSeconds=1"]))
+        {
+            await PostCountsAsync(first, "restart", 100);
+        }
+
+        await using var statsd = new TcpLineSink(port);
+        await using var second = await RunningHost.StartWithSpoolAsync(spool, TcpStatsD(port));
+        Assert.True(await statsd.WaitForLinesAsync(100, TimeSpan.FromSeconds(30)), $"only {statsd.Lines.Count} lines arrived");
+        Assert.True(await Eventually.TrueAsync(async () => await second.MetricAsync(CoreMetricNames.SpoolEnvelopes) == 0));
+        await Task.Delay(500);
+        AssertExactlyOnce(statsd.Lines, "restart", 100);
+    }
+
+    [Fact]
+    public async Task Full_spool_refuses_with_503_and_counts_every_refusal()
+    {
+        var port = Loopback.FreeTcpPort();
+        await using var host = await RunningHost.StartAsync(
+        [
+            .. TcpStatsD(port), "--outbox-capacity", "5", "--spool-max-bytes", "3000",
+        ]);
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 100; i++)
+        {
+            using var body = new FormUrlEncodedContent([new("value", "1")]);
+            using var response = await host.Client.PostAsync(new Uri($"/count/full.m{i}", UriKind.Relative), body);
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                Assert.NotNull(response.Headers.RetryAfter);
+            }
+        }
+
+        var refused = statuses.Count(s => s == HttpStatusCode.ServiceUnavailable);
+        Assert.InRange(refused, 1, 99);
+        Assert.Equal(refused, await host.MetricAsync(CoreMetricNames.Refused));
+
+        await using var statsd = new TcpLineSink(port);
+        var accepted = statuses.Count(s => s == HttpStatusCode.OK);
+        Assert.True(await statsd.WaitForLinesAsync(accepted, TimeSpan.FromSeconds(30)));
+        await Task.Delay(500);
+        Assert.Equal(accepted, statsd.Lines.Count);
+    }
+
+    [Fact]
+    public async Task Through_dapr_ingress_and_forwarder_in_separate_processes_deliver_the_datagrams_and_the_trace()
+    {
+        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        using var udp = new UdpSink();
+        string[] dapr = ["--transport", "dapr", $"--DAPR_GRPC_ENDPOINT={sidecar.Endpoint}", $"--DAPR_HTTP_ENDPOINT={sidecar.Endpoint}"];
+        await using var ingress = await RunningHost.StartAsync([.. dapr, "--services", "statsd-ingress"]);
+        await using var forwarder = await RunningHost.StartAsync([.. dapr, "--services", "statsd-forwarder", "--statsd-port", udp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+        for (var i = 0; i < 20; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/count/dapr.m{i}", UriKind.Relative))
+            {
+                Content = new FormUrlEncodedContent([new("value", "1")]),
+            };
+            request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
+            using var response = await ingress.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Sum(b => b.Entries.Count) + sidecar.Publishes.Count >= 20));
+
+        // Deliver what the sidecar received to the forwarder app exactly as daprd's bulk subscriber does.
+        foreach (var bulk in sidecar.BulkPublishes)
+        {
+            var entries = bulk.Entries.Select(e => DaprdDeliveries.FromBulkEntry(bulk, e)).ToArray();
+            var delivery = DaprdDeliveries.BulkDelivery(bulk.Topic, bulk.PubsubName, entries);
+            using var content = DaprdDeliveries.Content(delivery, "application/json");
+            using var response = await forwarder.Client.PostAsync(new Uri($"/dapr/topics/{bulk.Topic}", UriKind.Relative), content);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            using var reply = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.All(reply.RootElement.GetProperty("statuses").EnumerateArray(), s => Assert.Equal("SUCCESS", s.GetProperty("status").GetString()));
+
+            foreach (var entry in bulk.Entries)
+            {
+                Assert.Contains(traceId, EnvelopeCodec.Decode(entry.Event).TraceParent, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.True(await udp.WaitForLinesAsync(20));
+        AssertExactlyOnce(udp.Lines, "dapr", 20);
+    }
+}

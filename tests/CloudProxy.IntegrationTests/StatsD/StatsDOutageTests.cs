@@ -1,0 +1,65 @@
+using System.Globalization;
+using System.Net;
+using CloudProxy.StatsD;
+using CloudProxy.Tests.Common;
+using Microsoft.Extensions.Options;
+
+namespace CloudProxy.IntegrationTests.StatsD;
+
+/// <summary>StatsD down, over TCP where a refused connection is certain: the ingress keeps answering.</summary>
+public sealed class StatsDOutageTests
+{
+    private static readonly string[] Common = ["--CloudProxy:StatsD:Forwarder:Protocol=Tcp", "--CloudProxy:Outbox:MaxBackoffSeconds=0.5"];
+
+    [Fact]
+    public async Task StatsD_down_never_fails_a_request_and_every_metric_arrives_once_it_is_back()
+    {
+        var port = Loopback.FreeTcpPort();
+        await using var host = await RunningHost.StartAsync(["--statsd-port", port.ToString(CultureInfo.InvariantCulture), .. Common]);
+        for (var i = 0; i < 20; i++)
+        {
+            var response = await host.Client.PostAsync(new Uri($"/count/down.m{i}", UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(StatsDMetricNames.SendErrors, ("protocol", "tcp")) >= 1));
+
+        await using var statsd = new TcpLineSink(port);
+        Assert.True(await statsd.WaitForLinesAsync(20, TimeSpan.FromSeconds(30)));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"down.m{i}:1|c").Order(), statsd.Lines.Distinct().Order());
+    }
+
+    [Fact]
+    public async Task Full_outbox_with_no_spool_answers_503_with_Retry_After()
+    {
+        var port = Loopback.FreeTcpPort();
+        await using var host = await RunningHost.StartAsync(
+        [
+            "--statsd-port", port.ToString(CultureInfo.InvariantCulture), .. Common,
+            "--CloudProxy:Spool:Enabled=false", "--CloudProxy:Outbox:Capacity=2",
+        ]);
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 50 && refused is null; i++)
+        {
+            var response = await host.Client.PostAsync(new Uri($"/count/full.m{i}", UriKind.Relative), null);
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                refused = response;
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+        Assert.True(await host.MetricAsync(StatsDMetricNames.Refusals, ("reason", "outbox_full")) >= 1);
+    }
+
+    [Fact]
+    public async Task Bad_setting_stops_start_up_naming_the_setting_and_the_flag()
+    {
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+            RunningHost.StartAsync(["--statsd-port", "0", "--CloudProxy:StatsD:Forwarder:MaxDatagramBytes=10"]));
+        Assert.Contains("CloudProxy:StatsD:Forwarder:Port (--statsd-port)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("CloudProxy:StatsD:Forwarder:MaxDatagramBytes", ex.Message, StringComparison.Ordinal);
+    }
+}
