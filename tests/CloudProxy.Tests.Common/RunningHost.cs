@@ -20,7 +20,9 @@ public sealed class RunningHost : IAsyncDisposable
         BaseAddress = baseAddress;
         SpoolPath = spoolPath;
         _ownedDirectory = ownedDirectory;
-        Client = new HttpClient(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = baseAddress };
+        // No trace headers of the test process's own: hosts in this process listen to HttpClient activities,
+        // which would otherwise add a second traceparent to requests, as no outside client does.
+        Client = new HttpClient(new SocketsHttpHandler { UseCookies = false, ActivityHeadersPropagator = null }) { BaseAddress = baseAddress };
     }
 
     public Uri BaseAddress { get; }

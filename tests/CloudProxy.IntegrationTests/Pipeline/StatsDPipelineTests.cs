@@ -125,18 +125,22 @@ public class StatsDPipelineTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Sum(b => b.Entries.Count) + sidecar.Publishes.Count >= 20));
+        Assert.True(
+            await Eventually.TrueAsync(() => sidecar.BulkPublishes.Sum(b => b.Entries.Count) + sidecar.Publishes.Count >= 20),
+            $"sidecar has {sidecar.BulkPublishes.Sum(b => b.Entries.Count)} bulk entries; ingress metrics:\n{await ingress.ScrapeMetricsAsync()}");
 
         // Deliver what the sidecar received to the forwarder app exactly as daprd's bulk subscriber does.
         foreach (var bulk in sidecar.BulkPublishes)
         {
-            var entries = bulk.Entries.Select(e => DaprdDeliveries.FromBulkEntry(bulk, e)).ToArray();
+            var entries = bulk.Entries.Select(e => DaprdDeliveries.BulkEntry(e.EntryId, DaprdDeliveries.FromBulkEntry(bulk, e))).ToArray();
             var delivery = DaprdDeliveries.BulkDelivery(bulk.Topic, bulk.PubsubName, entries);
             using var content = DaprdDeliveries.Content(delivery, "application/json");
             using var response = await forwarder.Client.PostAsync(new Uri($"/dapr/topics/{bulk.Topic}", UriKind.Relative), content);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             using var reply = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            Assert.All(reply.RootElement.GetProperty("statuses").EnumerateArray(), s => Assert.Equal("SUCCESS", s.GetProperty("status").GetString()));
+            var statuses = reply.RootElement.GetProperty("statuses").EnumerateArray().ToList();
+            Assert.Equal(bulk.Entries.Count, statuses.Count);
+            Assert.All(statuses, s => Assert.Equal("SUCCESS", s.GetProperty("status").GetString()));
 
             foreach (var entry in bulk.Entries)
             {
@@ -144,7 +148,7 @@ public class StatsDPipelineTests
             }
         }
 
-        Assert.True(await udp.WaitForLinesAsync(20));
+        Assert.True(await udp.WaitForLinesAsync(20), $"udp got {udp.Lines.Count} lines: {string.Join(" / ", udp.Lines.Take(5))}; forwarder metrics:\n{await forwarder.ScrapeMetricsAsync()}");
         AssertExactlyOnce(udp.Lines, "dapr", 20);
     }
 }
