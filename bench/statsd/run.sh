@@ -64,6 +64,7 @@ host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
 # ---------------------------------------------------------------------------------------------
 # Processes (every one we start is stopped by pid on exit)
 # ---------------------------------------------------------------------------------------------
+load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 tmp="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -198,6 +199,7 @@ if [ -n "$host_pid" ]; then
   send_errors="$(host_counter cloudproxy_statsd_send_errors_total)"
 fi
 
+load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 host_hwm=0; [ -n "$host_pid" ] && host_hwm="$(hwm "$host_pid")"
 bare_hwm="$(hwm "$bare_pid")"
@@ -239,7 +241,8 @@ w("# StatsD HTTP benchmark, $(date -u +'%Y-%m-%d %H:%M') UTC")
 w("")
 w("Commit \`$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)\`$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)'), "
   "$(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -g | awk '/^Mem:/ { print $2 }') GiB, "
-  "$(dotnet --version) SDK. wrk $THREADS threads, load generator and servers share the machine.")
+  "$(dotnet --version) SDK. wrk $THREADS threads, load generator and servers share the machine. "
+  "Load average (1/5/15 min) at start $load_start, at end $load_end: above ~2 means other work shared the cores.")
 w("")
 w("## Single metric: POST /count/bench.metric (form body value=1), $CONNECTIONS connections, $DURATION per run")
 w("")
