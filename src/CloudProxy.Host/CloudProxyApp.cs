@@ -44,8 +44,6 @@ public static class CloudProxyApp
 
         try
         {
-            // Validate every option before the host starts, so a bad value is one line, not a stack trace.
-            app.Services.GetRequiredService<IStartupValidator>().Validate();
             await app.StartAsync();
         }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or FormatException)
@@ -98,6 +96,18 @@ public static class CloudProxyApp
             .AddStatsD();
 
         var app = builder.Build();
+
+        // Validate every option before any module resolves its services (mapping endpoints does), so a bad
+        // value is one line naming it, not a stack trace from a constructor.
+        try
+        {
+            app.Services.GetRequiredService<IStartupValidator>().Validate();
+        }
+        catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException)
+        {
+            throw new StartupException($"invalid configuration: {Describe(ex)}", ex);
+        }
+
         app.UseCors();
         app.MapCloudProxyCore();
         app.MapDaprSubscriptions();

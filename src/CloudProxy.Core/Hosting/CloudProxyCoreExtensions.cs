@@ -53,18 +53,20 @@ public static class CloudProxyCoreExtensions
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPump>());
         services.TryAddSingleton<StatusReport>();
 
-        services.AddOpenTelemetry().WithTracing(tracing =>
+        // Record and export spans only when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT); otherwise
+        // only propagate the trace context into envelopes, which is far cheaper per request.
+        if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            tracing.AddSource(CloudProxyTelemetry.SourceName)
+            services.AddOpenTelemetry().WithTracing(tracing => tracing
+                .AddSource(CloudProxyTelemetry.SourceName)
                 .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsHousekeeping(ctx.Request.Path.Value))
-                .AddHttpClientInstrumentation();
-
-            // Export only when a collector is named, so a plain `dotnet run` does not log connection errors.
-            if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-            {
-                tracing.AddOtlpExporter();
-            }
-        });
+                .AddHttpClientInstrumentation()
+                .AddOtlpExporter());
+        }
+        else
+        {
+            services.AddHostedService<TraceContextPropagation>();
+        }
 
         return new CloudProxyBuilder(services, configuration, roles);
     }

@@ -18,9 +18,12 @@ public sealed class DaprSubscriptionWiringTests
         await using var app = await StartAsync(sink);
         var big = TestEnvelopes.CloudEventOf(TestEnvelopes.Create(payload: new byte[Limit * 2]));
 
-        using (var content = DaprdDeliveries.Content(big, DaprdDeliveries.CloudEventContentType))
-        using (var refused = await app.Client.PostAsync(Route, content))
+        // Expect: 100-continue, as a well-behaved large upload does: the server refuses on Content-Length
+        // before the body is sent, instead of racing a connection reset against the 413.
+        using (var request = new HttpRequestMessage(HttpMethod.Post, Route) { Content = DaprdDeliveries.Content(big, DaprdDeliveries.CloudEventContentType) })
         {
+            request.Headers.ExpectContinue = true;
+            using var refused = await app.Client.SendAsync(request);
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
             Assert.Contains("MaxDeliveryBytes", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
