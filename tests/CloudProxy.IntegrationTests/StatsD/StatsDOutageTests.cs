@@ -57,7 +57,7 @@ public sealed class StatsDOutageTests
     [Fact]
     public async Task Bad_setting_stops_start_up_naming_the_setting_and_the_flag()
     {
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() =>
+        var ex = await Assert.ThrowsAsync<CloudProxy.Host.StartupException>(() =>
             RunningHost.StartAsync(["--statsd-port", "0", "--CloudProxy:StatsD:Forwarder:MaxDatagramBytes=10"]));
         Assert.Contains("CloudProxy:StatsD:Forwarder:Port (--statsd-port)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("CloudProxy:StatsD:Forwarder:MaxDatagramBytes", ex.Message, StringComparison.Ordinal);
