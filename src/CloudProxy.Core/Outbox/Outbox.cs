@@ -3,6 +3,7 @@ using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Spool;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace CloudProxy.Core.Outbox;
 
@@ -21,9 +22,13 @@ public sealed class Outbox : IOutbox
     private int _count;
     private volatile bool _closed;
 
-    public Outbox(IOptions<OutboxOptions> options, ISpool spool, CoreMetrics metrics)
+    public Outbox(IOptions<OutboxOptions> options, ISpool spool, CoreMetrics metrics, CollectorRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registry);
+
+        // Depth gauges are read at scrape time, not written on every enqueue (the ingress hot path).
+        registry.AddBeforeCollectCallback(PublishGauges);
         _spool = spool;
         _metrics = metrics;
         _maxBytes = options.Value.MaxBytes;
@@ -98,8 +103,6 @@ public sealed class Outbox : IOutbox
             Interlocked.Decrement(ref _count);
             into.Add(envelope);
         }
-
-        PublishGauges();
     }
 
     private bool TryWriteMemory(Envelope envelope)
@@ -121,7 +124,6 @@ public sealed class Outbox : IOutbox
         }
 
         _metrics.Accepted.WithLabels(envelope.Topic).Inc();
-        PublishGauges();
         return true;
     }
 
