@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace CloudProxy.StatsD.Protocol;
 
 /// <summary>
@@ -19,8 +17,7 @@ public sealed class StatsDDatagramPacker : IDisposable
     private readonly int _max;
     private readonly bool _terminateLines;
     private readonly List<StatsDDatagram> _datagrams = [];
-    private byte[] _buffer;
-    private int _length;
+    private readonly StatsDPooledBuffer _buffer;
     private int _start;
     private int _lines;
     private int _firstItem;
@@ -30,7 +27,7 @@ public sealed class StatsDDatagramPacker : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDatagramBytes, 1);
         _max = maxDatagramBytes;
         _terminateLines = terminateLines;
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacityHint, 256));
+        _buffer = new StatsDPooledBuffer(Math.Max(capacityHint, 256));
     }
 
     public IReadOnlyList<StatsDDatagram> Datagrams => _datagrams;
@@ -62,23 +59,15 @@ public sealed class StatsDDatagramPacker : IDisposable
         }
     }
 
-    public ReadOnlyMemory<byte> GetBytes(StatsDDatagram datagram) => _buffer.AsMemory(datagram.Offset, datagram.Length);
+    public ReadOnlyMemory<byte> GetBytes(StatsDDatagram datagram) => _buffer.Slice(datagram.Offset, datagram.Length);
 
-    public void Dispose()
-    {
-        var buffer = _buffer;
-        _buffer = [];
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
+    public void Dispose() => _buffer.Dispose();
 
     private void AddLine(ReadOnlySpan<byte> line, int item)
     {
         LineCount++;
         var alone = _terminateLines ? line.Length + 1 : line.Length;
-        if (_lines > 0 && _length - _start + 1 + line.Length > _max)
+        if (_lines > 0 && _buffer.Length - _start + 1 + line.Length > _max)
         {
             Flush(oversize: false);
         }
@@ -89,13 +78,13 @@ public sealed class StatsDDatagramPacker : IDisposable
         }
         else if (!_terminateLines)
         {
-            Append((byte)'\n');
+            _buffer.Append((byte)'\n');
         }
 
-        Append(line);
+        _buffer.Append(line);
         if (_terminateLines)
         {
-            Append((byte)'\n');
+            _buffer.Append((byte)'\n');
         }
 
         _lines++;
@@ -107,34 +96,8 @@ public sealed class StatsDDatagramPacker : IDisposable
 
     private void Flush(bool oversize)
     {
-        _datagrams.Add(new StatsDDatagram(_start, _length - _start, _lines, _firstItem, oversize));
-        _start = _length;
+        _datagrams.Add(new StatsDDatagram(_start, _buffer.Length - _start, _lines, _firstItem, oversize));
+        _start = _buffer.Length;
         _lines = 0;
-    }
-
-    private void Append(byte value)
-    {
-        Ensure(1);
-        _buffer[_length++] = value;
-    }
-
-    private void Append(ReadOnlySpan<byte> value)
-    {
-        Ensure(value.Length);
-        value.CopyTo(_buffer.AsSpan(_length));
-        _length += value.Length;
-    }
-
-    private void Ensure(int extra)
-    {
-        if (_buffer.Length - _length >= extra)
-        {
-            return;
-        }
-
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + extra));
-        _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = bigger;
     }
 }

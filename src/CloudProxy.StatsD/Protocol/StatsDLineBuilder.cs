@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Text;
-
 namespace CloudProxy.StatsD.Protocol;
 
 /// <summary>
@@ -9,20 +6,16 @@ namespace CloudProxy.StatsD.Protocol;
 /// </summary>
 public sealed class StatsDLineBuilder : IDisposable
 {
-    private byte[] _buffer;
-    private int _length;
+    private readonly StatsDPooledBuffer _buffer;
 
-    public StatsDLineBuilder(int initialCapacity = 256)
-    {
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 64));
-    }
+    public StatsDLineBuilder(int initialCapacity = 256) => _buffer = new StatsDPooledBuffer(initialCapacity);
 
     /// <summary>Complete lines written so far.</summary>
     public int LineCount { get; private set; }
 
-    public int Length => _length;
+    public int Length => _buffer.Length;
 
-    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _length);
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.WrittenSpan;
 
     /// <summary>
     /// Writes one metric line: <c>prefix+key:value|type[|@rate][|#tags]\n</c>. The key and tags must already be
@@ -58,24 +51,11 @@ public sealed class StatsDLineBuilder : IDisposable
         EndLine();
     }
 
-    public void Append(byte value)
-    {
-        Ensure(1);
-        _buffer[_length++] = value;
-    }
+    public void Append(byte value) => _buffer.Append(value);
 
-    public void Append(ReadOnlySpan<byte> value)
-    {
-        Ensure(value.Length);
-        value.CopyTo(_buffer.AsSpan(_length));
-        _length += value.Length;
-    }
+    public void Append(ReadOnlySpan<byte> value) => _buffer.Append(value);
 
-    public void Append(ReadOnlySpan<char> value)
-    {
-        Ensure(Encoding.UTF8.GetMaxByteCount(value.Length));
-        _length += Encoding.UTF8.GetBytes(value, _buffer.AsSpan(_length));
-    }
+    public void Append(ReadOnlySpan<char> value) => _buffer.Append(value);
 
     public void EndLine()
     {
@@ -86,33 +66,11 @@ public sealed class StatsDLineBuilder : IDisposable
     /// <summary>Forgets everything written after a point taken from <see cref="Length"/> and <see cref="LineCount"/>.</summary>
     public void Truncate(int length, int lineCount)
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, _length);
-        _length = length;
+        _buffer.Truncate(length);
         LineCount = lineCount;
     }
 
-    public byte[] ToArray() => _buffer.AsSpan(0, _length).ToArray();
+    public byte[] ToArray() => _buffer.ToArray();
 
-    public void Dispose()
-    {
-        var buffer = _buffer;
-        _buffer = [];
-        if (buffer.Length > 0)
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }
-
-    private void Ensure(int extra)
-    {
-        if (_buffer.Length - _length >= extra)
-        {
-            return;
-        }
-
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + extra));
-        _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
-        _buffer = bigger;
-    }
+    public void Dispose() => _buffer.Dispose();
 }
