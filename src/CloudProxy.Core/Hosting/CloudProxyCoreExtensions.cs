@@ -76,6 +76,8 @@ public static class CloudProxyCoreExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         app.MapMetrics("/metrics", app.ServiceProvider.GetRequiredService<CollectorRegistry>());
+        // Created now, so that uptime counts from start-up rather than from the first /_status request.
+        app.ServiceProvider.GetRequiredService<StatusReport>();
         app.MapStatusEndpoints();
         return app;
     }
