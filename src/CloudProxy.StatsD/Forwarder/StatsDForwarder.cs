@@ -40,7 +40,7 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
         _logger = logger;
         _sender = _options.Protocol == StatsDForwarderProtocol.Tcp
             ? new StatsDTcpSender(_options.Host, _options.Port, TimeSpan.FromSeconds(5))
-            : new StatsDUdpSender(_options.Host, _options.Port);
+            : new StatsDUdpSender(_options.Host, _options.Port, TimeSpan.FromSeconds(5));
     }
 
     public string Topic { get; }

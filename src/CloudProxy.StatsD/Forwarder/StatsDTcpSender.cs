@@ -6,18 +6,17 @@ namespace CloudProxy.StatsD.Forwarder;
 /// A persistent TCP connection to StatsD (its <c>servers: [{server: './servers/tcp'}]</c> mode). Opened on
 /// first use, checked before each write, reopened after any error.
 /// </summary>
-internal sealed class StatsDTcpSender(string host, int port, TimeSpan connectTimeout) : IStatsDSender
+internal sealed class StatsDTcpSender(string host, int port, TimeSpan connectTimeout)
+    : StatsDSocketSender(host, port, SocketType.Stream, ProtocolType.Tcp, connectTimeout)
 {
-    private Socket? _socket;
-
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public override async ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        if (_socket is not null && PeerClosed(_socket))
+        if (Current is { } open && PeerClosed(open))
         {
             Reset();
         }
 
-        var socket = _socket ??= await ConnectAsync(cancellationToken);
+        var socket = await GetSocketAsync(cancellationToken);
         while (!data.IsEmpty)
         {
             var sent = await socket.SendAsync(data, SocketFlags.None, cancellationToken);
@@ -28,18 +27,6 @@ internal sealed class StatsDTcpSender(string host, int port, TimeSpan connectTim
 
             data = data[sent..];
         }
-    }
-
-    public void Reset()
-    {
-        _socket?.Dispose();
-        _socket = null;
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        Reset();
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>A readable socket with nothing to read has seen the peer's FIN (StatsD never writes back).</summary>
@@ -56,29 +43,6 @@ internal sealed class StatsDTcpSender(string host, int port, TimeSpan connectTim
         catch (ObjectDisposedException)
         {
             return true;
-        }
-    }
-
-    private async ValueTask<Socket> ConnectAsync(CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(connectTimeout);
-        var endpoint = await StatsDEndpointResolver.ResolveAsync(host, port, timeout.Token);
-        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(endpoint, timeout.Token);
-            return socket;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            socket.Dispose();
-            throw new SocketException((int)SocketError.TimedOut);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
         }
     }
 }
