@@ -12,11 +12,13 @@ public sealed class EmbeddedPublisher : IEnvelopePublisher
 {
     private readonly Dictionary<string, IEnvelopeHandler> _handlers;
     private readonly CoreMetrics _metrics;
+    private readonly TimeProvider _time;
 
-    public EmbeddedPublisher(IEnumerable<IEnvelopeHandler> handlers, CoreMetrics metrics)
+    public EmbeddedPublisher(IEnumerable<IEnvelopeHandler> handlers, CoreMetrics metrics, TimeProvider time)
     {
         _handlers = handlers.ToDictionary(h => h.Topic, StringComparer.Ordinal);
         _metrics = metrics;
+        _time = time;
     }
 
     public async Task<IReadOnlyList<int>> PublishAsync(string topic, IReadOnlyList<Envelope> batch, CancellationToken cancellationToken)
@@ -29,16 +31,23 @@ public sealed class EmbeddedPublisher : IEnvelopePublisher
 
         var outcomes = new DeliveryOutcome[batch.Count];
         await handler.HandleAsync(batch, outcomes, cancellationToken);
-        return DeliveryCounting.CountAndCollectRetries(_metrics, topic, outcomes);
+        return DeliveryCounting.CountAndCollectRetries(_metrics, topic, batch, outcomes, _time.GetUtcNow());
     }
 }
 
 /// <summary>Counts forwarder outcomes the same way for every transport.</summary>
 public static class DeliveryCounting
 {
-    public static IReadOnlyList<int> CountAndCollectRetries(CoreMetrics metrics, string topic, ReadOnlySpan<DeliveryOutcome> outcomes)
+    /// <summary>
+    /// Counts each outcome, observes the receive-to-delivery latency of each delivered envelope, and returns the
+    /// indexes to retry. <paramref name="batch"/> and <paramref name="outcomes"/> share indexes.
+    /// </summary>
+    public static IReadOnlyList<int> CountAndCollectRetries(
+        CoreMetrics metrics, string topic, IReadOnlyList<Envelope> batch, ReadOnlySpan<DeliveryOutcome> outcomes, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(metrics);
+        ArgumentNullException.ThrowIfNull(batch);
+        var latency = metrics.DeliveryLatency.WithLabels(topic);
         List<int>? retries = null;
         int success = 0, drop = 0;
         for (var i = 0; i < outcomes.Length; i++)
@@ -47,6 +56,12 @@ public static class DeliveryCounting
             {
                 case DeliveryOutcome.Success:
                     success++;
+                    // An envelope without a receive time (an old format) has no latency to report.
+                    if (batch[i].ReceivedAt != default)
+                    {
+                        latency.Observe(Math.Max(0, (now - batch[i].ReceivedAt).TotalSeconds));
+                    }
+
                     break;
                 case DeliveryOutcome.Drop:
                     drop++;

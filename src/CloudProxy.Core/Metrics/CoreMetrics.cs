@@ -21,6 +21,13 @@ public sealed class CoreMetrics
         Delivered = factory.CreateCounter(CoreMetricNames.Delivered, "Envelopes handled by a forwarder, by outcome.", ["topic", "outcome"]);
         Lost = factory.CreateCounter(CoreMetricNames.Lost, "Accepted envelopes that could not be kept (spool full at shutdown).", ["reason"]);
         PublisherHealthy = factory.CreateGauge(CoreMetricNames.PublisherHealthy, "1 while the last publish succeeded, 0 while backing off.");
+        // 5 ms to ~11 min: an envelope delivered at once sits in the first buckets; one replayed from the spool
+        // after an outage lands in the last ones.
+        DeliveryLatency = factory.CreateHistogram(
+            CoreMetricNames.DeliveryLatency,
+            "Seconds from the ingress receiving an envelope to a forwarder delivering it.",
+            ["topic"],
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.005, 2, 18) });
     }
 
     public Gauge OutboxDepth { get; }
@@ -48,4 +55,6 @@ public sealed class CoreMetrics
     public Counter Lost { get; }
 
     public Gauge PublisherHealthy { get; }
+
+    public Histogram DeliveryLatency { get; }
 }

@@ -29,6 +29,7 @@ internal sealed partial class DaprDeliveryEndpoint
     private readonly DaprMetrics _metrics;
     private readonly CoreMetrics _coreMetrics;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
     public DaprDeliveryEndpoint(
         IEnumerable<IEnvelopeHandler> handlers,
@@ -36,7 +37,8 @@ internal sealed partial class DaprDeliveryEndpoint
         IOptions<DaprTransportOptions> options,
         DaprMetrics metrics,
         CoreMetrics coreMetrics,
-        ILogger<DaprDeliveryEndpoint> logger)
+        ILogger<DaprDeliveryEndpoint> logger,
+        TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         var byTopic = new Dictionary<string, IEnvelopeHandler>(StringComparer.Ordinal);
@@ -56,6 +58,7 @@ internal sealed partial class DaprDeliveryEndpoint
         _metrics = metrics;
         _coreMetrics = coreMetrics;
         _logger = logger;
+        _time = time;
     }
 
     public static string RouteFor(string topic) => TopicRoutePrefix + Uri.EscapeDataString(topic);
@@ -187,7 +190,7 @@ internal sealed partial class DaprDeliveryEndpoint
             }
 
             // Forwarder outcomes are counted the same way the embedded transport counts them.
-            DeliveryCounting.CountAndCollectRetries(_coreMetrics, topic, handled);
+            DeliveryCounting.CountAndCollectRetries(_coreMetrics, topic, batch, handled, _time.GetUtcNow());
 
             for (var j = 0; j < batch.Count; j++)
             {

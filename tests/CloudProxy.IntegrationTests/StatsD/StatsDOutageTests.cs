@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using CloudProxy.Core.Metrics;
 using CloudProxy.StatsD;
 using CloudProxy.Tests.Common;
 using Microsoft.Extensions.Options;
@@ -27,6 +28,17 @@ public sealed class StatsDOutageTests
         await using var statsd = new TcpLineSink(port);
         Assert.True(await statsd.WaitForLinesAsync(20, TimeSpan.FromSeconds(30)));
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"down.m{i}:1|c").Order(), statsd.Lines.Distinct().Order());
+
+        // The delivery latency histogram saw each delivered envelope once, and none of them within 5 ms: they all
+        // waited for StatsD to come back.
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            var metrics = await host.ScrapeMetricsAsync();
+            var delivered = PrometheusText.Sum(metrics, CoreMetricNames.Delivered, ("topic", "statsd"), ("outcome", "success"));
+            return delivered >= 20
+                && delivered == PrometheusText.Sum(metrics, CoreMetricNames.DeliveryLatency + "_count", ("topic", "statsd"))
+                && PrometheusText.Sum(metrics, CoreMetricNames.DeliveryLatency + "_bucket", ("topic", "statsd"), ("le", "0.005")) == 0;
+        }));
     }
 
     [Fact]
