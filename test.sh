@@ -28,6 +28,10 @@ missing_apt=()
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3)
 command -v redis-server >/dev/null 2>&1 || missing_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || missing_apt+=(chromium)
+# helm-render (tools/helm-render: Helm's template engine, for the chart tests; there is no helm binary here).
+command -v go >/dev/null 2>&1 || missing_apt+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing_apt+=(golang-github-masterminds-sprig-dev)
+[ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || missing_apt+=(golang-gopkg-yaml.v3-dev)
 if [ -f tests/node/package.json ]; then
   command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing_apt+=(npm)
@@ -42,7 +46,7 @@ if [ "${#missing_apt[@]}" -gt 0 ]; then
   fi
   say "installing ${missing_apt[*]} (apt)"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing_apt[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing_apt[@]}" >/dev/null
 fi
 
 if [ -f tests/node/package.json ]; then
@@ -58,6 +62,11 @@ if [ -f tests/node/package.json ]; then
       npm install --no-audit --no-fund --loglevel=error --prefix tests/node >/dev/null
     fi
   fi
+fi
+
+if [ ! -x artifacts/tools/helm-render ] || [ tools/helm-render/main.go -nt artifacts/tools/helm-render ]; then
+  say "building helm-render (tools/helm-render)"
+  tools/helm-render/build.sh artifacts/tools >/dev/null
 fi
 
 # ---------------------------------------------------------------------------------------------

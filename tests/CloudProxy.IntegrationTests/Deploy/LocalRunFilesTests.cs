@@ -9,7 +9,7 @@ namespace CloudProxy.IntegrationTests.Deploy;
 /// </summary>
 public partial class LocalRunFilesTests
 {
-    private static string RepoFile(string name)
+    internal static string RepoFile(string name)
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "CloudProxy.sln")))
@@ -21,7 +21,7 @@ public partial class LocalRunFilesTests
         return File.ReadAllText(Path.Combine(dir.FullName, name));
     }
 
-    private static Dictionary<string, (string Services, int Port)> DaprApps()
+    internal static Dictionary<string, (string Services, int Port)> DaprApps()
     {
         var apps = new Dictionary<string, (string, int)>();
         foreach (var block in RepoFile("dapr.yaml").Split("\n  - appID:").Skip(1))
@@ -38,7 +38,7 @@ public partial class LocalRunFilesTests
         return apps;
     }
 
-    private static Dictionary<string, (string Services, int Port)> TyeServices()
+    internal static Dictionary<string, (string Services, int Port)> TyeServices()
     {
         var services = new Dictionary<string, (string, int)>();
         var text = RepoFile("tye.yaml");
