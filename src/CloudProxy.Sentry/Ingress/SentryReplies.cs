@@ -24,6 +24,9 @@ public sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider tim
 
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
+    // Reasons are read by people in logs and browser consoles: keep quotes and apostrophes readable.
+    private static readonly JsonSerializerOptions DetailJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static int StatusOf(SentryRefusal refusal) => refusal switch
     {
         SentryRefusal.AuthMissing or SentryRefusal.AuthMultiple or SentryRefusal.AuthInvalid => StatusCodes.Status401Unauthorized,
@@ -134,7 +137,7 @@ public sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider tim
         // Header values must be single-line ASCII; the reasons are ours, but keep it safe.
         response.Headers["X-Sentry-Error"] = new string([.. reason.Select(c => c is >= ' ' and < (char)127 ? c : ' ')]);
         response.ContentType = "application/json";
-        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["detail"] = reason });
+        var body = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["detail"] = reason }, DetailJson);
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }

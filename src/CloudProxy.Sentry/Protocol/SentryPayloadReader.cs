@@ -190,7 +190,7 @@ public static class SentryPayloadReader
         }
         catch (JsonException ex)
         {
-            error = $"malformed envelope header: {ex.Message}";
+            error = $"malformed envelope: the first line is not a JSON object ({ex.Message})";
             return false;
         }
 

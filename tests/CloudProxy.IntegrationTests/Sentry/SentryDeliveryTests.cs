@@ -31,6 +31,8 @@ public sealed class SentryDeliveryTests
             Assert.Equal(string.Join('\n', body.Split('\n')[1..]), string.Join('\n', lines[1..]));
         }
 
+        // The sink records a request before it answers: wait for the forwarder to count the answers.
+        Assert.True(await Eventually.TrueAsync(async () => await rig.MetricAsync("cloudproxy_sentry_upstream_requests_total", ("outcome", "delivered")) == 2));
         Assert.Equal(1, await rig.MetricAsync("ogre_put_to_queue_total"));
         Assert.Equal(2, await rig.MetricAsync("ogre_sentry_request_total"));
         Assert.Equal(1, await rig.MetricAsync("ogre_req_count"));
