@@ -27,10 +27,10 @@ public sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IVali
         }
 
         // The ingress reads the upstreams too (pass-through goes to the first), so a bad one is always an error.
-        var upstreams = SentryUpstream.Resolve(options.Forwarder, failures);
+        SentryUpstream.Resolve(options.Forwarder, failures);
         if (forwarder)
         {
-            ValidateForwarder(options.Forwarder, upstreams.Count, failures);
+            ValidateForwarder(options.Forwarder, failures);
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
@@ -67,13 +67,10 @@ public sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IVali
         }
     }
 
-    private static void ValidateForwarder(SentryForwarderOptions o, int upstreams, List<string> failures)
+    // No upstream at all is allowed, so that `--services all` starts with nothing configured: the ingress then
+    // refuses events with 503 naming the setting (SentryIngressHandler), rather than accept what has nowhere to go.
+    private static void ValidateForwarder(SentryForwarderOptions o, List<string> failures)
     {
-        if (upstreams == 0)
-        {
-            failures.Add($"{S}:Forwarder:Upstreams (or --pusher.sentry.host) must name at least one upstream Sentry");
-        }
-
         if (!SentryDuration.TryParse(o.RequestTimeout, out var timeout) || timeout <= TimeSpan.Zero || timeout > TimeSpan.FromMinutes(10))
         {
             failures.Add($"{S}:Forwarder:RequestTimeout (--pusher.client.request_timeout): '{o.RequestTimeout}' must be a duration in (0, 10m], like 100ms or 10s");

@@ -74,7 +74,13 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
 
     private async Task<DeliveryOutcome> DeliverAsync(Envelope envelope, CancellationToken cancellationToken)
     {
-        if (!envelope.Kind.StartsWith("sentry.", StringComparison.Ordinal) || _upstreams.Count == 0)
+        if (_upstreams.Count == 0)
+        {
+            // Accepted earlier with another configuration (a spool replayed after a restart): keep it.
+            return DeliveryOutcome.Retry;
+        }
+
+        if (!envelope.Kind.StartsWith("sentry.", StringComparison.Ordinal))
         {
             _metrics.UnknownKind.Inc();
             Log.UnknownKind(_logger, envelope.Kind, Topic);
@@ -159,7 +165,7 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: not a Sentry payload, or no upstream configured")]
+        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: not a Sentry payload")]
         public static partial void UnknownKind(ILogger logger, string kind, string topic);
 
         [LoggerMessage(EventId = SentryEventIds.RequeueFailed, Level = LogLevel.Warning, Message = "Could not requeue an envelope for {Count} pending upstreams (outbox full); retrying it whole, duplicates counted")]

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
+using CloudProxy.Sentry.Forwarder;
 using CloudProxy.Sentry.Protocol;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -28,6 +30,7 @@ public sealed partial class SentryIngressHandler
     private readonly HashSet<string> _allowedProjects;
     private readonly SentryQuota _keyQuota;
     private readonly SentryQuota _projectQuota;
+    private readonly bool _noUpstream;
 
     public SentryIngressHandler(
         IOutbox outbox,
@@ -35,6 +38,7 @@ public sealed partial class SentryIngressHandler
         SentryIngressMetrics metrics,
         SentryRateLimitTable limits,
         IOptions<SentryOptions> options,
+        ServiceRoles roles,
         TimeProvider time,
         ILogger<SentryIngressHandler> logger)
     {
@@ -51,6 +55,9 @@ public sealed partial class SentryIngressHandler
         _allowedProjects = new HashSet<string>(_options.AllowedProjects, StringComparer.Ordinal);
         _keyQuota = new SentryQuota(_options.KeyRequestsPerSecond, time);
         _projectQuota = new SentryQuota(_options.ProjectRequestsPerSecond, time);
+
+        // Only known when the forwarder runs here; with --transport dapr it is another process's setting.
+        _noUpstream = roles.Has(ServiceRoles.SentryForwarder) && SentryUpstream.Resolve(options.Value.Forwarder, []).Count == 0;
     }
 
     public Task EnvelopeAsync(HttpContext context) => HandleAsync(context, SentryIngressEndpoint.Envelope);
@@ -70,6 +77,12 @@ public sealed partial class SentryIngressHandler
         ArgumentNullException.ThrowIfNull(context);
         _metrics.OgreReqCount.Inc();
         SentryReplies.ApplyCors(context);
+        if (_noUpstream)
+        {
+            await Refuse(context, endpoint, SentryRefusal.NoUpstream, "no upstream Sentry is configured (CloudProxy:Sentry:Forwarder:Upstreams or --pusher.sentry.host)");
+            return;
+        }
+
         var request = context.Request;
         var project = request.RouteValues.TryGetValue("project", out var p) ? p as string : null;
         if (project is not null && !long.TryParse(project, NumberStyles.None, CultureInfo.InvariantCulture, out _))

@@ -34,8 +34,7 @@ public sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider tim
         SentryRefusal.UnsupportedEncoding => StatusCodes.Status415UnsupportedMediaType,
         SentryRefusal.BodyTooLarge or SentryRefusal.EventTooLarge => StatusCodes.Status413PayloadTooLarge,
         SentryRefusal.RateLimited or SentryRefusal.QuotaExceeded => StatusCodes.Status429TooManyRequests,
-        SentryRefusal.OutboxFull => StatusCodes.Status503ServiceUnavailable,
-        SentryRefusal.NoUpstream => StatusCodes.Status502BadGateway,
+        SentryRefusal.OutboxFull or SentryRefusal.NoUpstream => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status400BadRequest,
     };
 

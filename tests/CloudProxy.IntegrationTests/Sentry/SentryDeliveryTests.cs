@@ -133,4 +133,20 @@ public sealed class SentryDeliveryTests
             Assert.Contains(name, metrics, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public async Task Without_an_upstream_events_are_refused_with_503_naming_the_setting()
+    {
+        await using var host = await RunningHost.StartAsync();
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri($"/api/42/envelope/?sentry_key={SentryRig.Key}", UriKind.Relative))
+        {
+            Content = new StringContent(SentryRig.Envelope(SentryRig.NewEventId())),
+        };
+        using var response = await host.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Contains("--pusher.sentry.host", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, await host.MetricAsync("cloudproxy_sentry_refusals_total", ("reason", "no_upstream")));
+    }
 }
