@@ -116,6 +116,9 @@ drained() { # waits until the counter has every accepted envelope or holds still
   echo "$last"
 }
 
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of a process
+clk_tck="$(getconf CLK_TCK)"
+: > "$tmp/cpu.jsonl"
 secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; }
 : > "$tmp/results.jsonl"
 run_wrk() { # label url duration
@@ -135,7 +138,12 @@ for r in $(seq 1 "$ROUNDS"); do
   [ $((r % 2)) -eq 0 ] && order=(bare host)
   for t in "${order[@]}"; do
     say "round $r/$ROUNDS: $t, $DURATION, $CONNECTIONS connections"
+    h0="$(cpu_ticks "$host_pid")"; c0="$(cpu_ticks "$counter_pid")"; b0="$(cpu_ticks "$bare_pid")"
     run_wrk "round-$t-$r" "$(url_of "$t")" "$DURATION"
+    # CPU seconds each server used during the round: shows where the host's cycles went (its own work vs
+    # the upstream counter it forwards to, which shares the same two cores only in this benchmark).
+    printf '{"label":"round-%s-%s","host":%s,"counter":%s,"bare":%s}\n' "$t" "$r" \
+      "$(( $(cpu_ticks "$host_pid") - h0 ))" "$(( $(cpu_ticks "$counter_pid") - c0 ))" "$(( $(cpu_ticks "$bare_pid") - b0 ))" >> "$tmp/cpu.jsonl"
   done
 done
 
@@ -171,9 +179,11 @@ mkdir -p bench/results
 report="bench/results/sentry-$(date -u +%Y-%m-%d).md"
 n=2; while [ -e "$report" ]; do report="bench/results/sentry-$(date -u +%Y-%m-%d)-$n.md"; n=$((n + 1)); done
 
-python3 - "$tmp/results.jsonl" "$report" <<PY
+python3 - "$tmp/results.jsonl" "$report" "$tmp/cpu.jsonl" <<PY
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+cpu = {c["label"]: c for c in (json.loads(l) for l in open(sys.argv[3]) if l.strip())}
+tck = float("$clk_tck")
 by = {r["label"]: r for r in rows}
 okps = lambda r: r["ok"] / (r["duration_us"] / 1e6)
 rounds = int("$ROUNDS")
@@ -197,6 +207,22 @@ for i in range(1, rounds + 1):
     hs.append(okps(h)); bs.append(okps(b)); ratios.append(okps(h) / okps(b) if okps(b) else 0)
     w(f"| {i} | {okps(h):,.0f} | {okps(b):,.0f} | {ratios[-1]:.3f} | {h['p99_us']/1000:.1f} | {b['p99_us']/1000:.1f} | {h['not_ok']} | {b['not_ok']} |")
 w("")
+w("CPU seconds used by each server during its rounds, and 200 responses per CPU second of the server that answered")
+w("(the host's own process; the upstream counter's share is what forwarding costs the machine in this setup):")
+w("")
+w("| round | host CPU-s | upstream counter CPU-s | bare CPU-s | host req per host CPU-s | bare req per bare CPU-s | ratio |")
+w("|---|---|---|---|---|---|---|")
+eff = []
+for i in range(1, rounds + 1):
+    h, b = cpu.get(f"round-host-{i}"), cpu.get(f"round-bare-{i}")
+    if not h or not b:
+        continue
+    hc, cc, bc = h["host"] / tck, h["counter"] / tck, b["bare"] / tck
+    he = by[f"round-host-{i}"]["ok"] / hc if hc else 0
+    be = by[f"round-bare-{i}"]["ok"] / bc if bc else 0
+    eff.append(he / be if be else 0)
+    w(f"| {i} | {hc:.1f} | {cc:.1f} | {bc:.1f} | {he:,.0f} | {be:,.0f} | {eff[-1]:.3f} |")
+w("")
 acc, dlv = int("$accepted"), int("$delivered_ok")
 spool_acc, spool_dlv, total = int("$spool_accepted"), int("$spool_delivered"), int("$total_accepted")
 med = statistics.median(ratios)
@@ -204,6 +230,9 @@ w("## Summary")
 w("")
 w(f"- throughput: host {statistics.median(hs):,.0f} req/s, bare {statistics.median(bs):,.0f} req/s, ratio {med:.3f} "
   f"(median of per-round ratios; target >= 0.8: {'met' if med >= 0.8 else 'NOT met'})")
+if eff:
+    w(f"- CPU efficiency: host answers {statistics.median(eff):.3f} as many requests per CPU second of its own process as the bare endpoint "
+      "(validation, outbox AND forwarding each envelope over HTTP are all in the host's process)")
 w(f"- delivered share at a fast upstream: {dlv:,} of {acc:,} accepted envelopes reached it ({(dlv / acc if acc else 0):.2%}), "
   f"{int('$drain_secs')} s after the load stopped; failed upstream requests: {int('$forwarded_failed'):,}")
 w(f"- spool with the upstream stopped for $SPOOL_DURATION of load: {spool_acc:,} envelopes accepted meanwhile "

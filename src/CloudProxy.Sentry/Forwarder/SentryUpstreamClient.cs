@@ -15,7 +15,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// </summary>
 public sealed partial class SentryUpstreamClient
 {
-    private readonly IHttpClientFactory _clients;
+    private readonly HttpClient _client;
     private readonly SentryRateLimitTable _limits;
     private readonly SentryForwarderMetrics _metrics;
     private readonly TimeProvider _time;
@@ -33,7 +33,10 @@ public sealed partial class SentryUpstreamClient
     {
         ArgumentNullException.ThrowIfNull(options);
         Upstream = upstream;
-        _clients = clients;
+        ArgumentNullException.ThrowIfNull(clients);
+        // One client for the forwarder's life: its SocketsHttpHandler recycles connections itself
+        // (PooledConnectionLifetime), and creating one per send costs on every envelope.
+        _client = clients.CreateClient(upstream.ClientName);
         _limits = limits;
         _metrics = metrics;
         _time = time;
@@ -68,7 +71,7 @@ public sealed partial class SentryUpstreamClient
         {
             _metrics.OgreRequests.Inc();
             using var request = SentryRequestBuilder.Build(Upstream, envelope);
-            using var response = await _clients.CreateClient(Upstream.ClientName).SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.Latency(name, elapsed);
             LearnLimits(response, envelope.Key, project);
