@@ -86,6 +86,9 @@ public static class SentryServiceCollectionExtensions
         var retries = Math.Clamp(options.MaxRetries, 0, 10);
         services.AddHttpClient(upstream.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => NewHandler(Math.Max(1, options.MaxConcurrency), attempt))
+            // The factory's per-request log scope and messages cost on every envelope; outcomes are counted
+            // in metrics and failures logged by the forwarder itself.
+            .RemoveAllLoggers()
             .AddResilienceHandler(upstream.ClientName, pipeline =>
             {
                 // Outer bound on one send with its retries, so a dead upstream cannot stall the batch for long.

@@ -71,7 +71,7 @@ public sealed partial class SentryUpstreamClient
         {
             _metrics.OgreRequests.Inc();
             using var request = SentryRequestBuilder.Build(Upstream, envelope);
-            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.Latency(name, elapsed);
             LearnLimits(response, envelope.Key, project);
