@@ -27,6 +27,13 @@ public sealed class SentryDaprTests
         await using var forwarder = await RunningHost.StartAsync([.. dapr, "--services", "sentry-forwarder"]);
         await using var ingress = await RunningHost.StartAsync([.. dapr, "--services", "sentry-ingress", "--CloudProxy:Sentry:Ingress:RateLimitPollSeconds=0.2"]);
 
+        // The forwarder process subscribes to the sentry topic; the ingress process does not.
+        Assert.Contains("\"topic\":\"sentry\"", await forwarder.Client.GetStringAsync(new Uri("/dapr/subscribe", UriKind.Relative)), StringComparison.Ordinal);
+        using (var none = await ingress.Client.GetAsync(new Uri("/dapr/subscribe", UriKind.Relative)))
+        {
+            Assert.DoesNotContain("\"topic\":\"sentry\"", await none.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         // What the broker would hand the forwarder: one envelope, as the ingress wrote it.
         var handler = forwarder.Services.GetRequiredService<SentryForwarder>();
         var outcomes = new DeliveryOutcome[1];
