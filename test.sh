@@ -49,6 +49,7 @@ if [ "${#missing_apt[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing_apt[@]}" >/dev/null
 fi
 
+# tests/node holds the statsd daemon and (sentry, issue 3) the @sentry/node SDK; both come with npm ci below.
 if [ -f tests/node/package.json ]; then
   stamp=tests/node/node_modules/.package-lock.json
   manifest=tests/node/package.json

@@ -29,4 +29,18 @@ app.MapPost("/count/{key}", async (string key, HttpRequest request, Cancellation
     return Results.Ok();
 });
 
+// Baseline for bench/sentry/run.sh (added for the Sentry module): read the whole envelope body, as any
+// endpoint must, and answer Sentry's 200 {"id":...}; no auth, no decompression, no parsing, no outbox.
+var sentryReply = "{\"id\":\"00000000000000000000000000000000\"}"u8.ToArray();
+app.MapPost("/api/{project}/envelope/", async (HttpContext context) =>
+{
+    var buffer = new byte[16 * 1024];
+    while (await context.Request.Body.ReadAsync(buffer, context.RequestAborted) > 0)
+    {
+    }
+
+    context.Response.ContentType = "application/json";
+    await context.Response.Body.WriteAsync(sentryReply, context.RequestAborted);
+});
+
 app.Run();

@@ -3,6 +3,7 @@ using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
+using CloudProxy.Sentry;
 using CloudProxy.StatsD;
 using CloudProxy.Transport.Dapr;
 using CloudProxy.Transport.Dapr.Subscriptions;
@@ -79,6 +80,7 @@ public static class CloudProxyApp
         if (transport == TransportKind.Embedded)
         {
             RequireForwarderBeside(roles, ServiceRoles.StatsDIngress, ServiceRoles.StatsDForwarder);
+            RequireForwarderBeside(roles, ServiceRoles.SentryIngress, ServiceRoles.SentryForwarder);
         }
 
         if (configuration.GetValue<bool>("CloudProxy:Verbose"))
@@ -93,7 +95,8 @@ public static class CloudProxyApp
         builder.Services.AddCors();
         builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
             .AddDaprTransport()
-            .AddStatsD();
+            .AddStatsD()
+            .AddSentry();
 
         var app = builder.Build();
 
@@ -112,6 +115,7 @@ public static class CloudProxyApp
         app.MapCloudProxyCore();
         app.MapDaprSubscriptions();
         app.MapStatsD();
+        app.MapSentry();
         return app;
     }
 

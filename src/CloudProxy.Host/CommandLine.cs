@@ -29,6 +29,15 @@ public static class CommandLine
         new("--spool-max-bytes", "CloudProxy:Spool:MaxBytes", "spool size after which new data is refused (default 1 GiB)"),
         new("--outbox-capacity", "CloudProxy:Outbox:Capacity", "envelopes held in memory before spilling to the spool (default 100000)"),
         new("--pubsub-name", "CloudProxy:Transport:PubSubName", "Dapr pub/sub component name (default pubsub)"),
+        // sentry (issue 3): ogre's flags
+        new("--httpproxy.port", "CloudProxy:Http:Port", "HTTP port (ogre wrote \":80\"; a leading colon is accepted)", Origin: "ogre"),
+        new("--pusher.sentry.host", "CloudProxy:Sentry:Forwarder:Hosts", "comma list of upstream Sentry base URLs, with scheme", Origin: "ogre"),
+        new("--pusher.sentry.projects", "CloudProxy:Sentry:Forwarder:Projects", "KEY1:KEY2,… one public key per host (KEY@PROJECT maps the project id too)", Origin: "ogre"),
+        new("--pusher.queue_size", "CloudProxy:Outbox:Capacity", "envelopes held in memory before spilling to the spool", Origin: "ogre"),
+        new("--pusher.drop_threshold", "CloudProxy:Sentry:Ingress:DropThreshold", "accepted and ignored: CloudProxy spools instead of dropping", Origin: "ogre"),
+        new("--pusher.pool.unstoppable_workers", "CloudProxy:Sentry:Forwarder:InitialConcurrency", "starting concurrency per upstream (AIMD adapts it)", Origin: "ogre"),
+        new("--pusher.client.request_timeout", "CloudProxy:Sentry:Forwarder:RequestTimeout", "timeout of one upstream attempt (100ms, 2s, …)", Origin: "ogre"),
+        new("--debug", "CloudProxy:Verbose", "debug logging (same as --verbose)", IsSwitch: true, Origin: "ogre"),
     ];
 
     /// <summary>Rewrites legacy switches (<c>--verbose</c>) into key=value form and maps flag names onto keys.</summary>
@@ -54,6 +63,15 @@ public static class CommandLine
                     result.Add($"{arg}=true");
                 }
 
+                continue;
+            }
+
+            // sentry (issue 3): ogre's --httpproxy.port is a Go listen address (":80", "0.0.0.0:80"); keep the port.
+            if (arg.StartsWith("--httpproxy.port", StringComparison.OrdinalIgnoreCase))
+            {
+                var inline = arg.IndexOf('=', StringComparison.Ordinal);
+                var value = inline >= 0 ? arg[(inline + 1)..] : i + 1 < args.Length ? args[++i] : string.Empty;
+                result.Add("--httpproxy.port=" + value[(value.LastIndexOf(':') + 1)..]);
                 continue;
             }
 
@@ -85,7 +103,7 @@ public static class CommandLine
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--version",-20} print the version and exit");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--help, -h",-20} print this help and exit");
         text.AppendLine();
-        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder (sentry-*, graphite-*, reverse-proxy: later releases)");
+        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder, sentry-ingress, sentry-forwarder (graphite-*, reverse-proxy: later releases)");
         text.AppendLine();
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
@@ -95,6 +113,9 @@ public static class CommandLine
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");
         text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags; Forwarder: Host, Port, Protocol (Udp|Tcp), MaxDatagramBytes");
+        text.AppendLine("  CloudProxy:Sentry     Topic; Ingress: AllowedKeys, AllowedProjects, MaxEventBytes, MaxEnvelopeBytes, MaxAttachmentBytes,");
+        text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds; Forwarder: Upstreams (Name, Url,");
+        text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor");
         text.AppendLine("  OTEL_EXPORTER_OTLP_ENDPOINT  export traces over OTLP when set");
         return text.ToString();
     }

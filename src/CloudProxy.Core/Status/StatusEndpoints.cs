@@ -73,6 +73,9 @@ public sealed class StatusReport(
             queues = depths,
             outbox_bytes = outbox.Bytes,
             spool_bytes = spool.Bytes,
+            // ogre's /_status fields (sentry, issue 3): its dashboards read author, commit, datetime, status.
+            author = "cloudproxy",
+            datetime = build.BuildTime,
         };
     }
 }

@@ -1,0 +1,174 @@
+using System.Globalization;
+using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Outbox;
+using CloudProxy.Core.Telemetry;
+using CloudProxy.Core.Transport;
+using CloudProxy.Sentry.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace CloudProxy.Sentry.Forwarder;
+
+/// <summary>
+/// The <c>sentry-forwarder</c>: delivers every envelope of a batch to every upstream, concurrently within each
+/// upstream's AIMD limit. An envelope is Success once each upstream accepted it or refused it for good (4xx:
+/// dropped and counted). When some upstreams took it and others must be tried again, a copy naming only
+/// those others is put back in the outbox, so a retry never re-sends to an upstream that already has it; only
+/// if the outbox refuses that copy is the whole envelope retried, and the duplicates it will cause are counted.
+/// </summary>
+public sealed partial class SentryForwarder : IEnvelopeHandler
+{
+    private readonly IReadOnlyList<SentryUpstreamClient> _upstreams;
+    private readonly IOutbox _outbox;
+    private readonly SentryForwarderMetrics _metrics;
+    private readonly ILogger<SentryForwarder> _logger;
+
+    public SentryForwarder(
+        IOptions<SentryOptions> options,
+        IHttpClientFactory clients,
+        IOutbox outbox,
+        SentryRateLimitTable limits,
+        SentryForwarderMetrics metrics,
+        CollectorRegistry registry,
+        TimeProvider time,
+        ILogger<SentryForwarder> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registry);
+        Topic = options.Value.Topic;
+        var forwarder = options.Value.Forwarder;
+        _upstreams = [.. SentryUpstream.Resolve(forwarder, []).Select(u => new SentryUpstreamClient(u, forwarder, clients, limits, metrics, time, logger))];
+        _outbox = outbox;
+        _metrics = metrics;
+        _logger = logger;
+        registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var upstream in _upstreams)
+            {
+                metrics.Concurrency(upstream.Upstream.Name, upstream.Limiter.Limit, upstream.Limiter.InFlight);
+            }
+        });
+    }
+
+    public string Topic { get; }
+
+    public IReadOnlyList<SentryUpstreamClient> Upstreams => _upstreams;
+
+    public async ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(outcomes);
+        using var activity = CloudProxyTelemetry.StartFromEnvelope("sentry.forward", batch.Count > 0 ? batch[0].TraceParent : null, batch.Count > 0 ? batch[0].TraceState : null);
+        var tasks = new Task<DeliveryOutcome>[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            tasks[i] = DeliverAsync(batch[i], cancellationToken);
+        }
+
+        for (var i = 0; i < tasks.Length; i++)
+        {
+            outcomes[i] = await tasks[i];
+        }
+    }
+
+    private async Task<DeliveryOutcome> DeliverAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        if (_upstreams.Count == 0)
+        {
+            // Accepted earlier with another configuration (a spool replayed after a restart): keep it.
+            return DeliveryOutcome.Retry;
+        }
+
+        if (!envelope.Kind.StartsWith("sentry.", StringComparison.Ordinal))
+        {
+            _metrics.UnknownKind.Inc();
+            Log.UnknownKind(_logger, envelope.Kind, Topic);
+            return DeliveryOutcome.Drop;
+        }
+
+        var targets = Targets(envelope);
+        var results = new Task<bool>[targets.Count];
+        for (var i = 0; i < targets.Count; i++)
+        {
+            results[i] = targets[i].SendAsync(envelope, cancellationToken);
+        }
+
+        var done = await Task.WhenAll(results);
+        var pending = new List<SentryUpstreamClient>();
+        for (var i = 0; i < targets.Count; i++)
+        {
+            if (!done[i])
+            {
+                pending.Add(targets[i]);
+            }
+        }
+
+        if (pending.Count == 0)
+        {
+            return DeliveryOutcome.Success;
+        }
+
+        if (pending.Count == targets.Count)
+        {
+            return DeliveryOutcome.Retry;
+        }
+
+        var copy = new Envelope
+        {
+            Topic = envelope.Topic,
+            Kind = envelope.Kind,
+            Key = envelope.Key,
+            ReceivedAt = envelope.ReceivedAt,
+            TraceParent = envelope.TraceParent,
+            TraceState = envelope.TraceState,
+            Headers = new Dictionary<string, string>(envelope.Headers, StringComparer.OrdinalIgnoreCase)
+            {
+                [SentryEnvelopeHeaders.Upstreams] = string.Join(',', pending.Select(p => p.Upstream.Name)),
+            },
+            Payload = envelope.Payload,
+        };
+        if (_outbox.TryEnqueue(copy) != OutboxResult.Refused)
+        {
+            _metrics.Requeued.Inc();
+            return DeliveryOutcome.Success;
+        }
+
+        // No room to keep the copy: retry the whole envelope, and say honestly who will get it twice.
+        foreach (var target in targets.Except(pending))
+        {
+            _metrics.Duplicate(target.Upstream.Name);
+        }
+
+        Log.RequeueFailed(_logger, pending.Count);
+        return DeliveryOutcome.Retry;
+    }
+
+    private List<SentryUpstreamClient> Targets(Envelope envelope)
+    {
+        if (!envelope.Headers.TryGetValue(SentryEnvelopeHeaders.Upstreams, out var names))
+        {
+            return [.. _upstreams];
+        }
+
+        var wanted = names.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var targets = _upstreams.Where(u => wanted.Contains(u.Upstream.Name, StringComparer.Ordinal)).ToList();
+
+        // An upstream named in a requeued copy but no longer configured: deliver to all rather than lose it.
+        return targets.Count == wanted.Length ? targets : [.. _upstreams];
+    }
+
+    internal static SentryCategories CategoriesOf(Envelope envelope) =>
+        envelope.Headers.TryGetValue(SentryEnvelopeHeaders.Categories, out var text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var bits)
+            ? (SentryCategories)bits
+            : SentryCategories.Default;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: not a Sentry payload")]
+        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+
+        [LoggerMessage(EventId = SentryEventIds.RequeueFailed, Level = LogLevel.Warning, Message = "Could not requeue an envelope for {Count} pending upstreams (outbox full); retrying it whole, duplicates counted")]
+        public static partial void RequeueFailed(ILogger logger, int count);
+    }
+}

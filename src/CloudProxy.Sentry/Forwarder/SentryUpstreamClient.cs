@@ -1,0 +1,181 @@
+using System.Net;
+using CloudProxy.Core.Envelopes;
+using CloudProxy.Sentry.Protocol;
+using Microsoft.Extensions.Logging;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace CloudProxy.Sentry.Forwarder;
+
+/// <summary>
+/// Sends to one upstream through its IHttpClientFactory client (timeouts, retries with jitter on transport
+/// errors and 5xx, circuit breaker), within its AIMD limit. Learns the upstream's rate limits from every
+/// answer and sends nothing a limit covers until it expires. Returns true when the envelope is done for
+/// this upstream (accepted, or refused for good and counted), false when it must be tried again.
+/// </summary>
+public sealed partial class SentryUpstreamClient
+{
+    private readonly HttpClient _client;
+    private readonly SentryRateLimitTable _limits;
+    private readonly SentryForwarderMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private long _pausedUntilTicks;
+
+    public SentryUpstreamClient(
+        SentryUpstream upstream,
+        SentryForwarderOptions options,
+        IHttpClientFactory clients,
+        SentryRateLimitTable limits,
+        SentryForwarderMetrics metrics,
+        TimeProvider time,
+        ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Upstream = upstream;
+        ArgumentNullException.ThrowIfNull(clients);
+        // One client for the forwarder's life: its SocketsHttpHandler recycles connections itself
+        // (PooledConnectionLifetime), and creating one per send costs on every envelope.
+        _client = clients.CreateClient(upstream.ClientName);
+        _limits = limits;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        Limiter = new SentryAimdLimiter(options.InitialConcurrency, options.MinConcurrency, options.MaxConcurrency, options.LatencyRiseFactor, time);
+    }
+
+    public SentryUpstream Upstream { get; }
+
+    public SentryAimdLimiter Limiter { get; }
+
+    public async Task<bool> SendAsync(Envelope envelope, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        var name = Upstream.Name;
+        var now = _time.GetUtcNow();
+        var project = envelope.Headers.GetValueOrDefault(SentryEnvelopeHeaders.Project);
+        var categories = SentryForwarder.CategoriesOf(envelope);
+        if (now.UtcTicks < Interlocked.Read(ref _pausedUntilTicks)
+            || _limits.LimitedUntil(name, envelope.Key, project, categories, now) is not null)
+        {
+            // Obey the upstream: nothing is sent before its limit expires; the envelope waits in the queue.
+            _metrics.Outcome(name, SentryUpstreamOutcome.Deferred);
+            return false;
+        }
+
+        await Limiter.AcquireAsync(cancellationToken);
+        var started = _time.GetTimestamp();
+        var succeeded = false;
+        var overloaded = false;
+        try
+        {
+            _metrics.OgreRequests.Inc();
+            using var request = SentryRequestBuilder.Build(Upstream, envelope);
+            using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            var elapsed = _time.GetElapsedTime(started);
+            _metrics.Latency(name, elapsed);
+            LearnLimits(response, envelope.Key, project);
+            var status = (int)response.StatusCode;
+            if (response.IsSuccessStatusCode)
+            {
+                succeeded = true;
+                _metrics.Outcome(name, SentryUpstreamOutcome.Delivered);
+                return true;
+            }
+
+            _metrics.OgreFailed.Inc();
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                overloaded = true;
+                _metrics.Outcome(name, SentryUpstreamOutcome.RateLimited);
+                if (_logger.IsEnabled(LogLevel.Information))
+                {
+                    var retryAfter = response.Headers.RetryAfter?.ToString();
+                    var announced = HeaderOf(response, "X-Sentry-Rate-Limits");
+                    Log.RateLimited(_logger, name, retryAfter, announced);
+                }
+
+                return false;
+            }
+
+            if (status >= 500 || status == 408)
+            {
+                overloaded = status is 503 or 504 or 408;
+                if (response.Headers.RetryAfter is not null)
+                {
+                    var wait = SentryRateLimitParser.ParseRetryAfter(response.Headers.RetryAfter.ToString(), now);
+                    Interlocked.Exchange(ref _pausedUntilTicks, (now + wait).UtcTicks);
+                }
+
+                _metrics.Outcome(name, SentryUpstreamOutcome.ServerError);
+                if (_logger.IsEnabled(LogLevel.Debug))
+                {
+                    var detail = $"HTTP {status}";
+                    Log.Failed(_logger, name, detail);
+                }
+
+                return false;
+            }
+
+            // 400, 413 and the other 4xx: this upstream will never take it. Dropped, counted, not resent.
+            _metrics.Outcome(name, SentryUpstreamOutcome.Rejected);
+            _metrics.Dropped(name, status);
+            if (_logger.IsEnabled(LogLevel.Warning))
+            {
+                var eventId = envelope.Headers.GetValueOrDefault(SentryEnvelopeHeaders.EventId);
+                Log.Rejected(_logger, name, status, eventId);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
+            || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            overloaded = ex is TimeoutRejectedException;
+            _metrics.OgreFailed.Inc();
+            _metrics.Outcome(name, SentryUpstreamOutcome.TransportError);
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                var detail = ex.GetType().Name + ": " + ex.Message;
+                Log.Failed(_logger, name, detail);
+            }
+
+            return false;
+        }
+        finally
+        {
+            Limiter.Release(succeeded, overloaded, _time.GetElapsedTime(started));
+        }
+    }
+
+    private void LearnLimits(HttpResponseMessage response, string? key, string? project)
+    {
+        var now = _time.GetUtcNow();
+        var header = HeaderOf(response, "X-Sentry-Rate-Limits");
+        if (header is not null)
+        {
+            _limits.Apply(SentryRateLimitParser.ParseRateLimits(header, Upstream.Name, key, project, now));
+        }
+        else if (response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            var retryAfter = response.Headers.RetryAfter?.ToString();
+            var wait = SentryRateLimitParser.ParseRetryAfter(retryAfter, now);
+            _limits.Apply([new SentryRateLimit(Upstream.Name, SentryCategories.None, string.Empty, SentryRateLimitScope.Organization, null, null, now + wait)]);
+        }
+    }
+
+    private static string? HeaderOf(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values) : null;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = SentryEventIds.UpstreamRateLimited, Level = LogLevel.Information, Message = "Upstream {Upstream} answered 429 (Retry-After {RetryAfter}, X-Sentry-Rate-Limits {Limits}); holding matching envelopes until it expires")]
+        public static partial void RateLimited(ILogger logger, string upstream, string? retryAfter, string? limits);
+
+        [LoggerMessage(EventId = SentryEventIds.UpstreamRejected, Level = LogLevel.Warning, Message = "Upstream {Upstream} refused event {EventId} for good with HTTP {Status}; dropped and counted")]
+        public static partial void Rejected(ILogger logger, string upstream, int status, string? eventId);
+
+        [LoggerMessage(EventId = SentryEventIds.UpstreamFailed, Level = LogLevel.Debug, Message = "Sending to upstream {Upstream} failed ({Detail}); will retry")]
+        public static partial void Failed(ILogger logger, string upstream, string detail);
+    }
+}

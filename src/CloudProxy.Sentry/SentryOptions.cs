@@ -1,0 +1,96 @@
+namespace CloudProxy.Sentry;
+
+/// <summary>Section <c>CloudProxy:Sentry</c>. The Host maps ogre's flags onto these keys.</summary>
+public sealed class SentryOptions
+{
+    public const string Section = "CloudProxy:Sentry";
+
+    /// <summary>Pub/sub topic the ingress publishes to and the forwarder subscribes to.</summary>
+    public string Topic { get; set; } = "sentry";
+
+    public SentryIngressOptions Ingress { get; set; } = new();
+
+    public SentryForwarderOptions Forwarder { get; set; } = new();
+}
+
+/// <summary>Section <c>CloudProxy:Sentry:Ingress</c> (service <c>sentry-ingress</c>).</summary>
+public sealed class SentryIngressOptions
+{
+    /// <summary>Public keys (DSN user part) accepted; empty accepts any well-formed key.</summary>
+    public IList<string> AllowedKeys { get; } = [];
+
+    /// <summary>Numeric project ids accepted; empty accepts any.</summary>
+    public IList<string> AllowedProjects { get; } = [];
+
+    /// <summary>Largest event (store body, security report, event/transaction item), decompressed. Sentry: 1 MiB.</summary>
+    public long MaxEventBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Largest envelope, decompressed. Sentry: 100 MiB.</summary>
+    public long MaxEnvelopeBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Largest minidump or attachment upload, decompressed. Sentry: 100 MiB.</summary>
+    public long MaxAttachmentBytes { get; set; } = 100L * 1024 * 1024;
+
+    /// <summary>Optional quota: requests per second one public key may send (0 = off). Over it: 429.</summary>
+    public double KeyRequestsPerSecond { get; set; }
+
+    /// <summary>Optional quota: requests per second one project may send (0 = off). Over it: 429.</summary>
+    public double ProjectRequestsPerSecond { get; set; }
+
+    /// <summary>
+    /// ogre's <c>--pusher.drop_threshold</c> (how long ogre waited for queue room before dropping). Accepted
+    /// for compatibility and ignored: CloudProxy never drops, it spools, and refuses with 503 only when full.
+    /// </summary>
+    public string? DropThreshold { get; set; }
+
+    /// <summary>How often a <c>sentry-ingress</c> without an in-process forwarder reads the shared rate limits.</summary>
+    public double RateLimitPollSeconds { get; set; } = 1;
+}
+
+/// <summary>Section <c>CloudProxy:Sentry:Forwarder</c> (service <c>sentry-forwarder</c>).</summary>
+public sealed class SentryForwarderOptions
+{
+    /// <summary>The upstream Sentry instances; every envelope goes to each of them.</summary>
+    public IList<SentryUpstreamOptions> Upstreams { get; } = [];
+
+    /// <summary>ogre's <c>--pusher.sentry.host</c>: comma list of upstream base URLs, added after <see cref="Upstreams"/>.</summary>
+    public string? Hosts { get; set; }
+
+    /// <summary>
+    /// ogre's <c>--pusher.sentry.projects</c>: <c>KEY1:KEY2,KEY3:KEY4</c>, the public key of one project in each
+    /// of the <see cref="Hosts"/>, in host order. Extension: <c>KEY@PROJECT</c> also maps the project id.
+    /// </summary>
+    public string? Projects { get; set; }
+
+    /// <summary>Per-attempt timeout (<c>--pusher.client.request_timeout</c>): Go (<c>100ms</c>, <c>2s</c>) or .NET (<c>00:00:02</c>) form.</summary>
+    public string RequestTimeout { get; set; } = "10s";
+
+    /// <summary>Retries of one send on transport errors and 5xx (with exponential backoff and jitter); never for 429.</summary>
+    public int MaxRetries { get; set; } = 2;
+
+    /// <summary>Concurrency per upstream at start (ogre's <c>--pusher.pool.unstoppable_workers</c>).</summary>
+    public int InitialConcurrency { get; set; } = 4;
+
+    public int MinConcurrency { get; set; } = 1;
+
+    public int MaxConcurrency { get; set; } = 64;
+
+    /// <summary>Recent latency above this multiple of the long-run latency counts as an overload signal.</summary>
+    public double LatencyRiseFactor { get; set; } = 2.0;
+}
+
+/// <summary>One upstream Sentry.</summary>
+public sealed class SentryUpstreamOptions
+{
+    /// <summary>Label in metrics and in the requeue header; defaults to the upstream's position (0, 1, …).</summary>
+    public string? Name { get; set; }
+
+    /// <summary>Base URL, e.g. <c>https://sentry.example.com</c> (a path prefix is kept).</summary>
+    public string Url { get; set; } = string.Empty;
+
+    /// <summary>Incoming public key → this upstream's public key. Keys not listed are sent unchanged.</summary>
+    public IDictionary<string, string> Keys { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Incoming project id → this upstream's project id. Ids not listed are sent unchanged.</summary>
+    public IDictionary<string, string> Projects { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
