@@ -25,6 +25,8 @@ public sealed class ServiceRoles
     public static readonly IReadOnlySet<string> Implemented = new HashSet<string>(StringComparer.Ordinal)
     {
         StatsDIngress, StatsDForwarder,
+        // Graphite (issue 4)
+        GraphiteGateway, GraphiteForwarder,
     };
 
     private readonly HashSet<string> _roles;
