@@ -3,10 +3,11 @@ using System.Text;
 namespace CloudProxy.Graphite.Protocol;
 
 /// <summary>
-/// carbon-c-relay's <c>fnv1a_ch</c> (consistent-hash.c): replica keys <c>i-host:port</c> (the instance is not
-/// used, the port is), 32-bit FNV-1a folded to 16 bits, ring ordered by (position, host, port) with no
-/// collision walk, lookup is the first entry at or after the metric's position, then distinct servers.
-/// Bytes are XORed as C's signed <c>char</c> (sign-extended), as the relay does on x86.
+/// carbon-c-relay 3.x's <c>fnv1a_ch</c> (consistent-hash.c): replica keys <c>i-host:port</c>, or <c>i-instance</c>
+/// when the destination names an instance (so a host can move and keep its metrics), 32-bit FNV-1a folded to
+/// 16 bits, ring ordered by (position, host, port) with no collision walk; entries sharing a position all
+/// take the first one's server; lookup is the first entry at or after the metric's position, then distinct
+/// servers. Bytes are XORed as C's signed <c>char</c> (sign-extended), as the relay does on x86.
 /// </summary>
 public sealed class Fnv1aHashRing : IGraphiteRing
 {
@@ -23,7 +24,8 @@ public sealed class Fnv1aHashRing : IGraphiteRing
         {
             for (var replica = 0; replica < CarbonHashRing.Replicas; replica++)
             {
-                var key = Encoding.UTF8.GetBytes($"{replica}-{destinations[node].Host}:{destinations[node].Port}");
+                var d = destinations[node];
+                var key = Encoding.UTF8.GetBytes(d.Instance is null ? $"{replica}-{d.Host}:{d.Port}" : $"{replica}-{d.Instance}");
                 ring.Add((Position(key), node));
             }
         }
@@ -41,6 +43,13 @@ public sealed class Fnv1aHashRing : IGraphiteRing
         });
         _positions = [.. ring.Select(e => e.Position)];
         _nodes = [.. ring.Select(e => e.Node)];
+        for (var i = 1; i < _positions.Length; i++)
+        {
+            if (_positions[i] == _positions[i - 1])
+            {
+                _nodes[i] = _nodes[i - 1];
+            }
+        }
     }
 
     public static int Position(ReadOnlySpan<byte> key)
