@@ -28,6 +28,10 @@ missing_apt=()
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3)
 command -v redis-server >/dev/null 2>&1 || missing_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || missing_apt+=(chromium)
+# Graphite (issue 4): carbon-cache as destination, whisper to read it back, carbon-c-relay for fnv1a_ch placement.
+[ -x /usr/bin/carbon-cache ] || missing_apt+=(graphite-carbon)
+/usr/bin/python3 -c 'import whisper' >/dev/null 2>&1 || missing_apt+=(python3-whisper)
+[ -x /usr/bin/carbon-c-relay ] || missing_apt+=(carbon-c-relay)
 if [ -f tests/node/package.json ]; then
   command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing_apt+=(npm)
