@@ -9,7 +9,7 @@ public static class GraphiteMetricNames
     /// <summary>Label <c>reason</c>: why a whole request was refused (invalid_key, not_gzip, too_large, outbox_full…).</summary>
     public const string Refusals = "cloudproxy_graphite_refusals_total";
 
-    /// <summary>Label <c>key</c>: good points handed to the outbox.</summary>
+    /// <summary>Good points handed to the outbox (per key: the bad-lines counter's labels stay the bounded ones).</summary>
     public const string PointsAccepted = "cloudproxy_graphite_points_accepted_total";
 
     /// <summary>Labels <c>key</c> (capped, then <c>_other</c>), <c>reason</c>: lines refused by validation.</summary>

@@ -19,7 +19,7 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
 
     private readonly Channel<(ReadOnlyMemory<byte> Data, int Points)> _queue =
-        Channel.CreateUnbounded<(ReadOnlyMemory<byte>, int)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+        Channel.CreateUnbounded<(ReadOnlyMemory<byte>, int)>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly Queue<(ReadOnlyMemory<byte> Data, int Points)> _window = new();
     private readonly GraphiteForwarderOptions _options;
     private readonly GraphiteForwarderMetrics.Destination _metrics;
@@ -29,6 +29,7 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     private long _queuedPoints;
     private long _windowBytes;
     private volatile bool _down;
+    private volatile bool _closed;
     private Socket? _socket;
     private CancellationTokenSource? _connection;
     private TimeSpan _backoff = FirstBackoff;
@@ -69,6 +70,12 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         {
             if (Interlocked.Add(ref _queuedPoints, points) <= _options.QueuePoints && _queue.Writer.TryWrite((data, points)))
             {
+                // The loop has ended (shutdown: the outbox drains after the forwarder stopped): spool it now.
+                if (_closed)
+                {
+                    MoveQueueToSpool("shutdown");
+                }
+
                 return true;
             }
 
@@ -125,6 +132,8 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         }
         finally
         {
+            _closed = true;
+            _down = true;
             Close();
             MoveQueueToSpool("shutdown");
         }
