@@ -1,5 +1,6 @@
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.State;
+using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
 using CloudProxy.Graphite.Forwarder;
 using CloudProxy.Graphite.Ingress;
@@ -51,6 +52,8 @@ public static class GraphiteServiceCollectionExtensions
             services.TryAddSingleton<GraphiteForwarder>();
             services.AddSingleton<IEnvelopeHandler>(sp => sp.GetRequiredService<GraphiteForwarder>());
             services.AddHostedService(sp => sp.GetRequiredService<GraphiteForwarder>());
+            services.AddSingleton<IQueueDepth>(sp => new GraphiteQueueDepth(sp.GetRequiredService<GraphiteForwarder>(), spool: false));
+            services.AddSingleton<IQueueDepth>(sp => new GraphiteQueueDepth(sp.GetRequiredService<GraphiteForwarder>(), spool: true));
         }
 
         return builder;

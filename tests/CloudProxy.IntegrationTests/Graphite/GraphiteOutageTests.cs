@@ -52,6 +52,8 @@ public sealed class GraphiteOutageTests
             Assert.True(await host.MetricAsync(GraphiteMetricNames.DestinationSpooled) > 0);
             Assert.True(await host.MetricAsync(GraphiteMetricNames.DestinationReplayed) > 0);
             Assert.Equal(0, await host.MetricAsync(GraphiteMetricNames.DestinationDropped));
+            Assert.True(await Eventually.TrueAsync(async () =>
+                (await host.Client.GetStringAsync(new Uri("/_status", UriKind.Relative))).Contains("\"graphite_destination_spool_points\":0", StringComparison.Ordinal)));
         }
         finally
         {
