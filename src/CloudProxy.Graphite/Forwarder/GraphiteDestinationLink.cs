@@ -102,6 +102,13 @@ public sealed partial class GraphiteDestinationLink : IDisposable
                     continue;
                 }
 
+                if (_connection is { IsCancellationRequested: true })
+                {
+                    // carbon closed or reset an idle connection: respool what it may not have read, reconnect now.
+                    Fail();
+                    continue;
+                }
+
                 if (_queue.Reader.TryRead(out var block))
                 {
                     Interlocked.Add(ref _queuedPoints, -block.Points);
@@ -199,6 +206,13 @@ public sealed partial class GraphiteDestinationLink : IDisposable
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
             timeout.CancelAfter(TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds));
             await socket.ConnectAsync(Destination.Host, Destination.Port, timeout.Token);
+
+            // A local destination that is down, on a port in the ephemeral range, can be "reached" by TCP
+            // simultaneous open: the socket connects to itself and would swallow everything written.
+            if (Equals(socket.LocalEndPoint, socket.RemoteEndPoint))
+            {
+                throw new SocketException((int)SocketError.ConnectionRefused);
+            }
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException && !stop.IsCancellationRequested)
         {

@@ -145,6 +145,34 @@ public sealed class GraphiteForwarderTests : IDisposable
     }
 
     [Fact]
+    public async Task What_a_carbon_that_reset_the_connection_never_read_is_sent_again()
+    {
+        // A "carbon" that accepts, reads nothing, then resets: what sat in its socket buffer is gone.
+        var port = Loopback.FreeTcpPort();
+        var stalled = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+        stalled.Start();
+        using var forwarder = Create($"127.0.0.1:{port}");
+        await forwarder.StartAsync(CancellationToken.None);
+        using var accepted = await stalled.AcceptSocketAsync();
+        var lines = Enumerable.Range(0, 2000).Select(i => $"unread.{i} {i} 1700000000").ToArray();
+        foreach (var chunk in lines.Chunk(100))
+        {
+            await HandleAsync(forwarder, Lines(chunk));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => forwarder.Links[0].QueuedPoints == 0));
+        Assert.True(await Eventually.TrueAsync(() => accepted.Available > 0));
+
+        accepted.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        accepted.Close();
+        stalled.Stop();
+        await using var sink = new TcpLineSink(port);
+        Assert.True(await sink.WaitForLinesAsync(2000), $"{sink.Lines.Count} of 2000 arrived after the reset");
+        Assert.Equal(lines.Order(), sink.Lines.Distinct().Order());
+        await forwarder.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task An_envelope_of_another_kind_is_dropped()
     {
         await using var sink = new TcpLineSink();
