@@ -128,23 +128,32 @@ public sealed partial class GraphiteGatewayHandler
     public string ClientAddress(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var remote = context.Connection.RemoteIpAddress;
-        if (remote is null || _trusted.Count == 0 || !_trusted.Contains(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
+        return ResolveClient(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"], _trusted);
+    }
+
+    /// <summary>The peer, unless it is a trusted proxy: then, right to left, the first hop that is not one.</summary>
+    public static string ResolveClient(IPAddress? remote, string? forwarded, IReadOnlySet<IPAddress> trusted)
+    {
+        ArgumentNullException.ThrowIfNull(trusted);
+        if (remote is null)
         {
-            return remote?.ToString() ?? "unknown";
+            return "unknown";
         }
 
-        string? forwarded = context.Request.Headers["X-Forwarded-For"];
-        if (string.IsNullOrEmpty(forwarded))
+        if (remote.IsIPv4MappedToIPv6)
+        {
+            remote = remote.MapToIPv4();
+        }
+
+        if (!trusted.Contains(remote) || string.IsNullOrEmpty(forwarded))
         {
             return remote.ToString();
         }
 
-        // Right to left: the first address not of a trusted proxy is the client.
         var hops = forwarded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         for (var i = hops.Length - 1; i >= 0; i--)
         {
-            if (!IPAddress.TryParse(hops[i], out var hop) || !_trusted.Contains(hop))
+            if (!IPAddress.TryParse(hops[i], out var hop) || !trusted.Contains(hop))
             {
                 return hops[i];
             }
