@@ -44,9 +44,16 @@ public static class GraphiteKeysCommand
         ArgumentNullException.ThrowIfNull(words);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var store = services.GetRequiredService<GraphiteKeyStore>();
         var verb = words.Count > 0 ? words[0] : string.Empty;
         var name = words.Count > 1 ? words[1] : null;
+        if (!(verb == "list" || (verb is "create" or "regen" or "delete" && name is not null)))
+        {
+            await stderr.WriteAsync(Usage);
+            return 2;
+        }
+
+        // Opened only for a real command, so printing the usage creates no state file.
+        var store = services.GetRequiredService<GraphiteKeyStore>();
         bool? prefix = null;
         var flag = words.ToList().IndexOf("--prefix");
         if (flag >= 0)
