@@ -32,6 +32,10 @@ command -v redis-server >/dev/null 2>&1 || missing_apt+=(redis-server)
 command -v go >/dev/null 2>&1 || missing_apt+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing_apt+=(golang-github-masterminds-sprig-dev)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || missing_apt+=(golang-gopkg-yaml.v3-dev)
+# Graphite (issue 4): carbon-cache as destination, whisper to read it back, carbon-c-relay for fnv1a_ch placement.
+[ -x /usr/bin/carbon-cache ] || missing_apt+=(graphite-carbon)
+/usr/bin/python3 -c 'import whisper' >/dev/null 2>&1 || missing_apt+=(python3-whisper)
+[ -x /usr/bin/carbon-c-relay ] || missing_apt+=(carbon-c-relay)
 if [ -f tests/node/package.json ]; then
   command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing_apt+=(npm)

@@ -4,6 +4,8 @@ using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
 using CloudProxy.Sentry;
+using CloudProxy.Graphite;
+using CloudProxy.Graphite.Keys;
 using CloudProxy.StatsD;
 using CloudProxy.Transport.Dapr;
 using CloudProxy.Transport.Dapr.Subscriptions;
@@ -30,6 +32,11 @@ public static class CloudProxyApp
         {
             await stdout.WriteLineAsync(BuildInfo.ToString());
             return 0;
+        }
+
+        if (args is ["keys", ..])
+        {
+            return await RunKeysAsync(args[1..], stdout, stderr);
         }
 
         WebApplication app;
@@ -66,6 +73,7 @@ public static class CloudProxyApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         try
         {
+            builder.Configuration.AddInMemoryCollection(CommandLine.FromEnvironment("POLYMUR_GW_", "polymur-gateway"));
             builder.Configuration.AddCommandLine(normalized, switchMappings);
         }
         catch (FormatException ex)
@@ -81,6 +89,7 @@ public static class CloudProxyApp
         {
             RequireForwarderBeside(roles, ServiceRoles.StatsDIngress, ServiceRoles.StatsDForwarder);
             RequireForwarderBeside(roles, ServiceRoles.SentryIngress, ServiceRoles.SentryForwarder);
+            RequireForwarderBeside(roles, ServiceRoles.GraphiteGateway, ServiceRoles.GraphiteForwarder);
         }
 
         if (configuration.GetValue<bool>("CloudProxy:Verbose"))
@@ -96,7 +105,8 @@ public static class CloudProxyApp
         builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
             .AddDaprTransport()
             .AddStatsD()
-            .AddSentry();
+            .AddSentry()
+            .AddGraphite();
 
         var app = builder.Build();
 
@@ -116,7 +126,21 @@ public static class CloudProxyApp
         app.MapDaprSubscriptions();
         app.MapStatsD();
         app.MapSentry();
+        app.MapGraphite();
         return app;
+    }
+
+    /// <summary><c>cloudproxy keys …</c> (polymur's pgw-key) against the configured state store.</summary>
+    private static async Task<int> RunKeysAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var (words, options) = GraphiteKeysCommand.Split(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        builder.Configuration.AddCommandLine(CommandLine.Normalize(options, out var switchMappings), switchMappings);
+        builder.Services.AddCloudProxyCore(builder.Configuration, ServiceRoles.FromNames(ServiceRoles.GraphiteGateway), BuildInfo)
+            .AddDaprTransport()
+            .AddGraphiteKeys();
+        await using var app = builder.Build();
+        return await GraphiteKeysCommand.RunAsync(words, app.Services, stdout, stderr);
     }
 
     private static TransportKind ParseTransport(string? value)

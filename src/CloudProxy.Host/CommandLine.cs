@@ -38,7 +38,40 @@ public static class CommandLine
         new("--pusher.pool.unstoppable_workers", "CloudProxy:Sentry:Forwarder:InitialConcurrency", "starting concurrency per upstream (AIMD adapts it)", Origin: "ogre"),
         new("--pusher.client.request_timeout", "CloudProxy:Sentry:Forwarder:RequestTimeout", "timeout of one upstream attempt (100ms, 2s, …)", Origin: "ogre"),
         new("--debug", "CloudProxy:Verbose", "debug logging (same as --verbose)", IsSwitch: true, Origin: "ogre"),
+
+        // Graphite gateway (issue 4): polymur-gateway's flags; POLYMUR_GW_<FLAG> environment variables too.
+        new("-listen-addr", "CloudProxy:Http:Host", "gateway listen address", Origin: "polymur-gateway"),
+        new("-listen-http-port", "CloudProxy:Http:Port", "gateway HTTP port", Origin: "polymur-gateway"),
+        new("-listen-https-port", "CloudProxy:Http:Port", "gateway HTTPS port (with -cert and -key; one listener)", Origin: "polymur-gateway"),
+        new("-cert", "CloudProxy:Http:TlsCert", "PEM TLS certificate", Origin: "polymur-gateway"),
+        new("-key", "CloudProxy:Http:TlsKey", "PEM TLS key", Origin: "polymur-gateway"),
+        new("-destinations", "CloudProxy:Graphite:Forwarder:Destinations", "comma list of carbon host:port[:instance]", Origin: "polymur-gateway"),
+        new("-distribution", "CloudProxy:Graphite:Forwarder:Distribution", "broadcast | carbon_ch (hash-route) | fnv1a_ch", Origin: "polymur-gateway"),
+        new("-key-prefix", "CloudProxy:Graphite:Gateway:KeyPrefix", "prefix metrics with the API key's name", IsSwitch: true, Origin: "polymur-gateway"),
+        new("-dev-mode", "CloudProxy:Graphite:Gateway:DevMode", "accept the API key 123 (never in production)", IsSwitch: true, Origin: "polymur-gateway"),
+        new("-incoming-queue-cap", "CloudProxy:Outbox:Capacity", "batches held in memory before the spool", Origin: "polymur-gateway"),
+        new("-outgoing-queue-cap", "CloudProxy:Graphite:Forwarder:QueuePoints", "points held in memory per destination", Origin: "polymur-gateway"),
+        new("-api-addr", "CloudProxy:Graphite:Gateway:AdminAddress", "admin API ip:port (needs an AdminToken)", Origin: "polymur-gateway"),
     ];
+
+    /// <summary>
+    /// A seed's environment variables (envy style: <paramref name="prefix"/> + the flag name upper-cased,
+    /// dashes as underscores) mapped onto the same keys as its flags; flags given later override them.
+    /// </summary>
+    public static Dictionary<string, string?> FromEnvironment(string prefix, string origin)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var flag in Flags.Where(f => f.Origin == origin))
+        {
+            var name = prefix + flag.Name.TrimStart('-').Replace('-', '_').ToUpperInvariant();
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+            {
+                values[flag.Key] = value;
+            }
+        }
+
+        return values;
+    }
 
     /// <summary>Rewrites legacy switches (<c>--verbose</c>) into key=value form and maps flag names onto keys.</summary>
     public static string[] Normalize(string[] args, out Dictionary<string, string> switchMappings)
@@ -103,7 +136,7 @@ public static class CommandLine
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--version",-20} print the version and exit");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--help, -h",-20} print this help and exit");
         text.AppendLine();
-        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder, sentry-ingress, sentry-forwarder (graphite-*, reverse-proxy: later releases)");
+        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder, sentry-ingress, sentry-forwarder, graphite-gateway, graphite-forwarder (reverse-proxy: later releases)");
         text.AppendLine();
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
@@ -116,6 +149,13 @@ public static class CommandLine
         text.AppendLine("  CloudProxy:Sentry     Topic; Ingress: AllowedKeys, AllowedProjects, MaxEventBytes, MaxEnvelopeBytes, MaxAttachmentBytes,");
         text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds; Forwarder: Upstreams (Name, Url,");
         text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor");
+        text.AppendLine("  CloudProxy:Graphite   Topic; Gateway: KeyPrefix, DevMode, MaxBodyBytes, MaxDecompressedBytes, MaxNameLength,");
+        text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, AdminAddress, AdminToken,");
+        text.AppendLine("                        KeyRefreshSeconds, KeysStateKey, RecentBadLines, MaxKeyLabels; Forwarder: Destinations,");
+        text.AppendLine("                        Distribution, ReplicationFactor, QueuePoints, SpoolDirectory, SpoolMaxBytes,");
+        text.AppendLine("                        ReplayPointsPerSecond, ConnectTimeoutSeconds, MaxBackoffSeconds, ResendWindowBytes");
+        text.AppendLine("  CloudProxy:State      Path (embedded state store: API keys)");
+        text.AppendLine("  cloudproxy keys list|create|regen|delete …   manage Graphite API keys (see `cloudproxy keys`)");
         text.AppendLine("  OTEL_EXPORTER_OTLP_ENDPOINT  export traces over OTLP when set");
         return text.ToString();
     }

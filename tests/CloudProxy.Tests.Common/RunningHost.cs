@@ -51,6 +51,11 @@ public sealed class RunningHost : IAsyncDisposable
             "--spool-path", spoolPath,
             "--CloudProxy:Outbox:DrainTimeoutSeconds=5",
             "--Logging:LogLevel:Default=Warning",
+            // Graphite (issue 4): its own listeners on free ports, its state and spools beside the spool file.
+            "--CloudProxy:Graphite:Gateway:PlaintextAddress=127.0.0.1:0",
+            "--CloudProxy:Graphite:Gateway:AdminAddress=127.0.0.1:0",
+            $"--CloudProxy:State:Path={Path.Combine(Path.GetDirectoryName(spoolPath)!, "state.db")}",
+            $"--CloudProxy:Graphite:Forwarder:SpoolDirectory={Path.Combine(Path.GetDirectoryName(spoolPath)!, "graphite-spool")}",
             .. args,
         ];
         var app = CloudProxyApp.Build(all);

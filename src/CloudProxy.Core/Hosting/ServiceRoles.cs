@@ -27,6 +27,8 @@ public sealed class ServiceRoles
         StatsDIngress, StatsDForwarder,
         // sentry (issue 3)
         SentryIngress, SentryForwarder,
+        // Graphite (issue 4)
+        GraphiteGateway, GraphiteForwarder,
     };
 
     private readonly HashSet<string> _roles;

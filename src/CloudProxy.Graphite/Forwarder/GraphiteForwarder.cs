@@ -1,0 +1,183 @@
+using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Transport;
+using CloudProxy.Graphite.Protocol;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace CloudProxy.Graphite.Forwarder;
+
+/// <summary>
+/// The <c>graphite-forwarder</c>: takes <c>graphite.lines</c> envelopes and hands their lines to each
+/// destination's link, all of them (broadcast) or per metric name by a carbon-compatible hash ring. An
+/// envelope is Success once every destination it routes to has it in memory or in its spool; Retry when a
+/// spool is full (a repeat is harmless: carbon keeps one value per timestamp); Drop for an unknown kind.
+/// </summary>
+public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService, IDisposable
+{
+    /// <summary>The envelope kind the gateway writes: validated plaintext lines, each ending in <c>\n</c>.</summary>
+    public const string LinesKind = "graphite.lines";
+
+    private readonly GraphiteDestinationLink[] _links;
+    private readonly IGraphiteRing? _ring;
+    private readonly int _replication;
+    private readonly GraphiteForwarderMetrics _metrics;
+    private readonly ILogger<GraphiteForwarder> _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task[] _loops = [];
+
+    public GraphiteForwarder(
+        IOptions<GraphiteOptions> options, GraphiteForwarderMetrics metrics, CollectorRegistry registry, TimeProvider time, ILogger<GraphiteForwarder> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(registry);
+        var o = options.Value.Forwarder;
+        Topic = options.Value.Topic;
+        _metrics = metrics;
+        _logger = logger;
+        var destinations = o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!).ToArray();
+        _links = [.. destinations.Select(d => new GraphiteDestinationLink(d, o, metrics, time, logger))];
+        var distribution = GraphiteOptionsValidator.ParseDistribution(o.Distribution) ?? GraphiteDistribution.Broadcast;
+        _ring = distribution switch
+        {
+            GraphiteDistribution.CarbonCh => new CarbonHashRing(destinations),
+            GraphiteDistribution.Fnv1aCh => new Fnv1aHashRing(destinations),
+            _ => null,
+        };
+        _replication = Math.Clamp(o.ReplicationFactor, 1, Math.Max(1, destinations.Length));
+        registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var link in _links)
+            {
+                metrics.For(link.Destination.Name).Queued.Set(link.QueuedPoints);
+            }
+        });
+    }
+
+    public string Topic { get; }
+
+    public IReadOnlyList<GraphiteDestinationLink> Links => _links;
+
+    public ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(outcomes);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var envelope = batch[i];
+            if (!string.Equals(envelope.Kind, LinesKind, StringComparison.Ordinal))
+            {
+                outcomes[i] = DeliveryOutcome.Drop;
+                _metrics.EnvelopesDropped.WithLabels("unknown_kind").Inc();
+                Log.UnknownKind(_logger, envelope.Kind, Topic);
+                continue;
+            }
+
+            outcomes[i] = _links.Length > 0 && Route(envelope.Payload) ? DeliveryOutcome.Success : DeliveryOutcome.Retry;
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_links.Length == 0)
+        {
+            Log.NoDestinations(_logger);
+        }
+
+        _loops = [.. _links.Select(link => Task.Run(() => link.RunAsync(_stop.Token), CancellationToken.None))];
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync();
+        await Task.WhenAll(_loops).WaitAsync(cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        foreach (var link in _links)
+        {
+            link.Dispose();
+        }
+
+        _stop.Dispose();
+    }
+
+    private bool Route(ReadOnlyMemory<byte> payload)
+    {
+        var points = payload.Span.Count((byte)'\n');
+        if (points == 0)
+        {
+            return true;
+        }
+
+        if (_ring is null)
+        {
+            var all = true;
+            foreach (var link in _links)
+            {
+                all &= link.Offer(payload, points);
+            }
+
+            return all;
+        }
+
+        return RouteByHash(payload.Span);
+    }
+
+    private bool RouteByHash(ReadOnlySpan<byte> payload)
+    {
+        var buffers = new GraphitePooledBuffer?[_links.Length];
+        var counts = new int[_links.Length];
+        Span<int> nodes = stackalloc int[_replication];
+        try
+        {
+            var rest = payload;
+            while (!rest.IsEmpty)
+            {
+                var end = rest.IndexOf((byte)'\n');
+                var line = end < 0 ? rest : rest[..(end + 1)];
+                rest = end < 0 ? default : rest[(end + 1)..];
+                var space = line.IndexOf((byte)' ');
+                var found = _ring!.GetNodes(space < 0 ? line : line[..space], nodes);
+                for (var n = 0; n < found; n++)
+                {
+                    var node = nodes[n];
+                    (buffers[node] ??= new GraphitePooledBuffer(payload.Length / Math.Max(1, _links.Length - 1))).Write(line);
+                    counts[node]++;
+                }
+            }
+
+            var all = true;
+            for (var node = 0; node < _links.Length; node++)
+            {
+                if (buffers[node] is { } buffer)
+                {
+                    all &= _links[node].Offer(buffer.ToArray(), counts[node]);
+                }
+            }
+
+            return all;
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                buffer?.Dispose();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = GraphiteEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: the Graphite forwarder reads only graphite.lines")]
+        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+
+        [LoggerMessage(EventId = GraphiteEventIds.NoDestinations, Level = LogLevel.Warning, Message = "The Graphite forwarder has no destinations (CloudProxy:Graphite:Forwarder:Destinations, -destinations); the gateway answers 503")]
+        public static partial void NoDestinations(ILogger logger);
+    }
+}

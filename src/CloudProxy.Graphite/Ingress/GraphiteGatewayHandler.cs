@@ -1,0 +1,212 @@
+using System.Net;
+using System.Text;
+using CloudProxy.Core.Outbox;
+using CloudProxy.Graphite.Forwarder;
+using CloudProxy.Graphite.Keys;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CloudProxy.Graphite.Ingress;
+
+/// <summary>
+/// polymur-gateway's HTTP API: <c>/ping</c> checks the <c>X-Polymur-Key</c>, <c>/ingest</c> takes a batch.
+/// Replies keep polymur's bodies (<c>key is valid</c>, <c>Batch Received</c>, <c>invalid key</c>,
+/// <c>Batch Malformed</c>) so polymur-proxy logs make sense; refusals add the reason after the word.
+/// </summary>
+public sealed partial class GraphiteGatewayHandler
+{
+    public const string KeyHeader = "X-Polymur-Key";
+    public const string BadLinesHeader = "X-CloudProxy-Bad-Lines";
+    public const string RetryAfterSeconds = "5";
+
+    private readonly GraphiteKeyCache _keys;
+    private readonly GraphiteSubmitter _submitter;
+    private readonly GraphiteIngressMetrics _metrics;
+    private readonly GraphiteGatewayOptions _options;
+    private readonly GraphiteForwarder? _forwarder;
+    private readonly HashSet<IPAddress> _trusted;
+    private readonly ILogger<GraphiteGatewayHandler> _logger;
+
+    public GraphiteGatewayHandler(
+        GraphiteKeyCache keys, GraphiteSubmitter submitter, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options,
+        IServiceProvider services, ILogger<GraphiteGatewayHandler> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _keys = keys;
+        _submitter = submitter;
+        _metrics = metrics;
+        _options = options.Value.Gateway;
+        _forwarder = services.GetService<GraphiteForwarder>();
+        _trusted = [.. _options.TrustedProxies.Select(IPAddress.Parse)];
+        _logger = logger;
+    }
+
+    public async Task PingAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var key = _keys.Validate(context.Request.Headers[KeyHeader]);
+        if (key is null)
+        {
+            await InvalidKeyAsync(context, "ping");
+            return;
+        }
+
+        await ReplyAsync(context, "ping", StatusCodes.Status200OK, "key is valid\n");
+    }
+
+    public async Task IngestAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var key = _keys.Validate(context.Request.Headers[KeyHeader]);
+        if (key is null)
+        {
+            await InvalidKeyAsync(context, "ingest");
+            return;
+        }
+
+        if (_forwarder is { Links.Count: 0 })
+        {
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "no_destinations",
+                "Gateway Unavailable: no carbon destinations are configured (CloudProxy:Graphite:Forwarder:Destinations, -destinations)");
+            return;
+        }
+
+        var (text, refusal) = await GraphiteBodyReader.ReadAsync(context, _options.MaxBodyBytes, _options.MaxDecompressedBytes);
+        if (refusal is not null)
+        {
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+#pragma warning disable CA1873 // guarded by IsEnabled just above
+                Log.BatchRefused(_logger, ClientAddress(context), key.Name, refusal.Message);
+#pragma warning restore CA1873
+            }
+
+            await RefuseAsync(context, refusal.Status, refusal.Reason, refusal.Message);
+            return;
+        }
+
+        using (text)
+        {
+            using var lines = new Protocol.GraphitePooledBuffer(text!.Length + (text.Length / 8) + 64);
+            var prefix = key.Prefix ?? _options.KeyPrefix ? Encoding.UTF8.GetBytes(key.Name) : [];
+            var result = _submitter.Validate(text.WrittenSpan, key.Name, prefix, lines);
+            if (result.Good == 0 && result.Bad > 0)
+            {
+                context.Response.Headers[BadLinesHeader] = result.Bad.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await RefuseAsync(context, StatusCodes.Status400BadRequest, "no_valid_lines",
+                    $"Batch Malformed: none of its {result.Bad} lines is valid (path value timestamp); see the admin API's bad lines for key {key.Name}");
+                return;
+            }
+
+            if (_submitter.Submit(lines, result.Good, key.Name) == OutboxResult.Refused)
+            {
+                Log.OutboxFull(_logger, result.Good);
+                context.Response.Headers.RetryAfter = RetryAfterSeconds;
+                await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "outbox_full", "Gateway Busy: the outbox and spool are full; retry later");
+                return;
+            }
+
+            if (result.Bad > 0)
+            {
+                context.Response.Headers[BadLinesHeader] = result.Bad.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+#pragma warning disable CA1873 // guarded by IsEnabled just above
+                Log.BatchReceived(_logger, ClientAddress(context), key.Name, result.Good, result.Bad);
+#pragma warning restore CA1873
+            }
+
+            await ReplyAsync(context, "ingest", StatusCodes.Status200OK, "Batch Received\n");
+        }
+    }
+
+    /// <summary>X-Forwarded-For is believed only when the peer is a configured trusted proxy (for logs only).</summary>
+    public string ClientAddress(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return ResolveClient(context.Connection.RemoteIpAddress, context.Request.Headers["X-Forwarded-For"], _trusted);
+    }
+
+    /// <summary>The peer, unless it is a trusted proxy: then, right to left, the first hop that is not one.</summary>
+    public static string ResolveClient(IPAddress? remote, string? forwarded, IReadOnlySet<IPAddress> trusted)
+    {
+        ArgumentNullException.ThrowIfNull(trusted);
+        if (remote is null)
+        {
+            return "unknown";
+        }
+
+        if (remote.IsIPv4MappedToIPv6)
+        {
+            remote = remote.MapToIPv4();
+        }
+
+        if (!trusted.Contains(remote) || string.IsNullOrEmpty(forwarded))
+        {
+            return remote.ToString();
+        }
+
+        var hops = forwarded.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        for (var i = hops.Length - 1; i >= 0; i--)
+        {
+            if (!IPAddress.TryParse(hops[i], out var hop) || !trusted.Contains(hop))
+            {
+                return hops[i];
+            }
+        }
+
+        return hops.Length > 0 ? hops[0] : remote.ToString();
+    }
+
+    private Task InvalidKeyAsync(HttpContext context, string endpoint)
+    {
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+#pragma warning disable CA1873 // guarded by IsEnabled just above
+            Log.InvalidKey(_logger, ClientAddress(context), endpoint);
+#pragma warning restore CA1873
+        }
+
+        _metrics.Refusal("invalid_key");
+        context.Response.Headers.Connection = "close";
+
+        // polymur answers exactly this, without a newline.
+        return ReplyAsync(context, endpoint, StatusCodes.Status401Unauthorized, "invalid key");
+    }
+
+    private Task RefuseAsync(HttpContext context, int status, string reason, string message)
+    {
+        _metrics.Refusal(reason);
+        return ReplyAsync(context, "ingest", status, message + "\n");
+    }
+
+    private Task ReplyAsync(HttpContext context, string endpoint, int status, string body)
+    {
+        _metrics.Request(endpoint, status);
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        var bytes = Encoding.UTF8.GetBytes(body);
+        response.ContentLength = bytes.Length;
+        return response.Body.WriteAsync(bytes, context.RequestAborted).AsTask();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = GraphiteEventIds.InvalidKey, Level = LogLevel.Information, Message = "[client {Client}] presented an invalid key on /{Endpoint}")]
+        public static partial void InvalidKey(ILogger logger, string client, string endpoint);
+
+        [LoggerMessage(EventId = GraphiteEventIds.BatchReceived, Level = LogLevel.Debug, Message = "[client {Client}] batch from {Key}: {Good} points, {Bad} bad lines")]
+        public static partial void BatchReceived(ILogger logger, string client, string key, int good, int bad);
+
+        [LoggerMessage(EventId = GraphiteEventIds.BatchRefused, Level = LogLevel.Information, Message = "[client {Client}] batch from {Key} refused: {Reason}")]
+        public static partial void BatchRefused(ILogger logger, string client, string key, string reason);
+
+        [LoggerMessage(EventId = GraphiteEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Outbox refused {Points} Graphite points (memory and spool full); answered 503")]
+        public static partial void OutboxFull(ILogger logger, int points);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text.Json.Serialization;
+
+namespace CloudProxy.Graphite.Keys;
+
+/// <summary>One API key: its name (the tenant, used as prefix and label), the secret, and a per-key prefix choice.</summary>
+public sealed class GraphiteApiKey
+{
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    [JsonPropertyName("key")]
+    public required string Key { get; init; }
+
+    /// <summary>Prefix this key's metrics with its name; null follows the gateway's <c>-key-prefix</c>.</summary>
+    [JsonPropertyName("prefix")]
+    public bool? Prefix { get; init; }
+
+    [JsonPropertyName("created")]
+    public DateTimeOffset Created { get; init; }
+
+    private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    /// <summary>24 random characters, as long as polymur's keys but from a CSPRNG.</summary>
+    public static string NewSecret() => RandomNumberGenerator.GetString(Alphabet, 24);
+
+    /// <summary>Key names become metric prefixes and labels: letters, digits, '_' and '-', at most 64.</summary>
+    public static string? CheckName(string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > 64)
+        {
+            return "a key name is 1 to 64 characters";
+        }
+
+        foreach (var c in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
+            {
+                return $"key name '{name}' may hold only letters, digits, '_' and '-'";
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>The document stored under one state key: all API keys.</summary>
+public sealed class GraphiteKeyDocument
+{
+    [JsonPropertyName("keys")]
+    public List<GraphiteApiKey> Keys { get; init; } = [];
+}

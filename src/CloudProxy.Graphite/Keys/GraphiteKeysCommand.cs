@@ -1,0 +1,99 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CloudProxy.Graphite.Keys;
+
+/// <summary>
+/// <c>cloudproxy keys …</c>: polymur's pgw-key against the configured state store (the embedded SQLite file or
+/// Dapr's), so keys can be managed without the admin API. A running gateway sees changes at its next refresh.
+/// </summary>
+public static class GraphiteKeysCommand
+{
+    public const string Usage = """
+        Usage: cloudproxy keys <command> [options]
+          list [names|all]        key names (all: names and keys)
+          create <name> [--prefix true|false]
+                                  create a key; --prefix overrides -key-prefix for this key
+          regen <name>            give the key a new secret
+          delete <name>           remove the key
+        Options are the host's (e.g. --transport dapr, --CloudProxy:State:Path=data/state.db).
+        """;
+
+    /// <summary>
+    /// Splits what follows <c>keys</c> into the command (leading words, and <c>--prefix</c> with its value)
+    /// and the host options (everything else, for the usual configuration).
+    /// </summary>
+    public static (List<string> Words, string[] Options) Split(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var words = args.TakeWhile(a => !a.StartsWith('-')).ToList();
+        var options = args.Skip(words.Count).ToList();
+        var at = options.IndexOf("--prefix");
+        if (at >= 0)
+        {
+            var take = at + 1 < options.Count && bool.TryParse(options[at + 1], out _) ? 2 : 1;
+            words.AddRange(options.GetRange(at, take));
+            options.RemoveRange(at, take);
+        }
+
+        return (words, [.. options]);
+    }
+
+    /// <summary>The command words after <c>keys</c>: the verb and its operands (options removed by the caller).</summary>
+    public static async Task<int> RunAsync(IReadOnlyList<string> words, IServiceProvider services, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var verb = words.Count > 0 ? words[0] : string.Empty;
+        var name = words.Count > 1 ? words[1] : null;
+        if (!(verb == "list" || (verb is "create" or "regen" or "delete" && name is not null)))
+        {
+            await stderr.WriteAsync(Usage);
+            return 2;
+        }
+
+        // Opened only for a real command, so printing the usage creates no state file.
+        var store = services.GetRequiredService<GraphiteKeyStore>();
+        bool? prefix = null;
+        var flag = words.ToList().IndexOf("--prefix");
+        if (flag >= 0)
+        {
+            prefix = flag + 1 >= words.Count || !bool.TryParse(words[flag + 1], out var p) || p;
+        }
+
+        switch (verb)
+        {
+            case "list":
+                var all = name == "all";
+                foreach (var key in (await store.LoadAsync(cancellationToken)).Keys)
+                {
+                    await stdout.WriteLineAsync(all ? $"{key.Name}: {key.Key}" : key.Name);
+                }
+
+                return 0;
+            case "create" when name is not null:
+                return await ReportAsync(await store.CreateAsync(name, prefix, cancellationToken), "registered", stdout, stderr);
+            case "regen" when name is not null:
+                return await ReportAsync(await store.RegenerateAsync(name, cancellationToken), "regenerated", stdout, stderr);
+            case "delete" when name is not null:
+                return await ReportAsync(await store.DeleteAsync(name, cancellationToken), "deleted", stdout, stderr);
+            default:
+                await stderr.WriteAsync(Usage);
+                return 2;
+        }
+    }
+
+    private static async Task<int> ReportAsync(GraphiteKeyChange change, string done, TextWriter stdout, TextWriter stderr)
+    {
+        if (change.Error is { } error)
+        {
+            await stderr.WriteLineAsync(error);
+            return 1;
+        }
+
+        await stdout.WriteLineAsync(done == "deleted"
+            ? $"Successfully deleted {change.Key!.Name}"
+            : $"Successfully {done} {change.Key!.Name} with key {change.Key.Key}");
+        return 0;
+    }
+}

@@ -1,0 +1,59 @@
+using System.Buffers;
+
+namespace CloudProxy.Graphite.Protocol;
+
+/// <summary>A growable byte buffer rented from the shared pool; one copy out at the end (<see cref="ToArray"/>).</summary>
+public sealed class GraphitePooledBuffer : IDisposable
+{
+    private byte[] _buffer;
+
+    public GraphitePooledBuffer(int capacity) => _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+
+    public int Length { get; private set; }
+
+    public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, Length);
+
+    /// <summary>A span of at least <paramref name="size"/> free bytes; call <see cref="Advance"/> after writing.</summary>
+    public Span<byte> GetSpan(int size)
+    {
+        if (Length + size > _buffer.Length)
+        {
+            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, Length + size));
+            _buffer.AsSpan(0, Length).CopyTo(bigger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+
+        return _buffer.AsSpan(Length);
+    }
+
+    /// <summary>Memory of exactly <paramref name="size"/> free bytes (for async reads); call <see cref="Advance"/> after.</summary>
+    public Memory<byte> GetMemory(int size)
+    {
+        GetSpan(size);
+        return _buffer.AsMemory(Length, size);
+    }
+
+    public void Advance(int count) => Length += count;
+
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(GetSpan(bytes.Length));
+        Length += bytes.Length;
+    }
+
+    public void Clear() => Length = 0;
+
+    public byte[] ToArray() => WrittenSpan.ToArray();
+
+    public void Dispose()
+    {
+        var buffer = _buffer;
+        _buffer = [];
+        Length = 0;
+        if (buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using CloudProxy.Core.State;
+using CloudProxy.Graphite.Keys;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace CloudProxy.Graphite.Tests.Keys;
+
+public sealed class GraphiteKeyCacheTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("cloudproxy-graphite-keys-").FullName;
+    private readonly SqliteStateStore _state;
+
+    public GraphiteKeyCacheTests() =>
+        _state = new SqliteStateStore(Options.Create(new StateOptions { Path = Path.Combine(_directory, "state.db") }), TimeProvider.System);
+
+    public void Dispose()
+    {
+        _state.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private (GraphiteKeyStore Store, GraphiteKeyCache Cache) Create(bool devMode = false)
+    {
+        var options = Options.Create(new GraphiteOptions { Gateway = { DevMode = devMode } });
+        var store = new GraphiteKeyStore(_state, options, TimeProvider.System);
+        return (store, new GraphiteKeyCache(store, options, Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()), TimeProvider.System, NullLogger<GraphiteKeyCache>.Instance));
+    }
+
+    [Fact]
+    public async Task A_created_key_is_accepted_after_a_refresh_and_nothing_else_is()
+    {
+        var (store, cache) = Create();
+        var key = (await store.CreateAsync("team", prefix: true, CancellationToken.None)).Key!;
+        Assert.Null(cache.Validate(key.Key));
+        Assert.True(await cache.RefreshAsync(CancellationToken.None));
+        Assert.Equal("team", cache.Validate(key.Key)?.Name);
+        Assert.True(cache.Validate(key.Key)!.Prefix);
+        Assert.Null(cache.Validate(key.Key[..^1]));
+        Assert.Null(cache.Validate(key.Key + "x"));
+        Assert.Null(cache.Validate(""));
+        Assert.Null(cache.Validate(null));
+        Assert.Null(cache.Validate("123"));
+    }
+
+    [Fact]
+    public async Task Regenerating_replaces_the_secret_and_deleting_removes_it()
+    {
+        var (store, cache) = Create();
+        var first = (await store.CreateAsync("team", null, CancellationToken.None)).Key!;
+        var second = (await store.RegenerateAsync("team", CancellationToken.None)).Key!;
+        await cache.RefreshAsync(CancellationToken.None);
+        Assert.Null(cache.Validate(first.Key));
+        Assert.NotNull(cache.Validate(second.Key));
+        Assert.True((await store.DeleteAsync("team", CancellationToken.None)).Error is null);
+        await cache.RefreshAsync(CancellationToken.None);
+        Assert.Null(cache.Validate(second.Key));
+        Assert.True((await store.DeleteAsync("team", CancellationToken.None)).NotFound);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has.dot")]
+    [InlineData("has space")]
+    [InlineData("x/y")]
+    public async Task Key_names_that_would_not_be_a_clean_prefix_are_refused(string name)
+    {
+        var (store, _) = Create();
+        Assert.NotNull((await store.CreateAsync(name, null, CancellationToken.None)).Error);
+    }
+
+    [Fact]
+    public void Dev_mode_accepts_123_named_dev() => Assert.Equal("dev", Create(devMode: true).Cache.Validate("123")?.Name);
+}

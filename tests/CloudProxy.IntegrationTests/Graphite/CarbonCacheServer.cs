@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text;
+using CloudProxy.Tests.Common;
+
+namespace CloudProxy.IntegrationTests.Graphite;
+
+/// <summary>
+/// The real carbon-cache from Debian's graphite-carbon on 127.0.0.1: its own temporary config and storage
+/// folders, free ports for the line, pickle and cache-query receivers, UDP off, 1-second retention so every
+/// timestamp is its own whisper slot. Points are read back from the whisper files with python3-whisper.
+/// Stopped by its own process id.
+/// </summary>
+public sealed class CarbonCacheServer : IAsyncDisposable
+{
+    public const string Python = "/usr/bin/python3";
+    public const string CarbonCache = "/usr/bin/carbon-cache";
+    public const string InstallCommand = "apt-get install -y graphite-carbon python3-whisper";
+
+    private readonly StringBuilder _output = new();
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private CarbonCacheServer(Process process, string directory, int port)
+    {
+        _process = process;
+        _directory = directory;
+        Port = port;
+    }
+
+    public int Port { get; }
+
+    public string WhisperDirectory => Path.Combine(_directory, "storage", "whisper");
+
+    public static async Task<CarbonCacheServer> StartAsync()
+    {
+        if (!File.Exists(CarbonCache) || !File.Exists(Python))
+        {
+            throw new InvalidOperationException($"carbon-cache is not installed ({CarbonCache}): {InstallCommand}");
+        }
+
+        var directory = Directory.CreateTempSubdirectory("cloudproxy-carbon-").FullName;
+        var port = Loopback.FreeTcpPort();
+        var storage = Path.Combine(directory, "storage");
+        await File.WriteAllTextAsync(Path.Combine(directory, "carbon.conf"), string.Create(CultureInfo.InvariantCulture, $"""
+            [cache]
+            STORAGE_DIR = {storage}
+            LOCAL_DATA_DIR = {storage}/whisper
+            WHISPER_DIR = {storage}/whisper
+            LOG_DIR = {directory}/log
+            PID_DIR = {directory}
+            ENABLE_LOGROTATION = False
+            USER =
+            MAX_CACHE_SIZE = inf
+            MAX_UPDATES_PER_SECOND = 100000
+            MAX_CREATES_PER_MINUTE = inf
+            LINE_RECEIVER_INTERFACE = 127.0.0.1
+            LINE_RECEIVER_PORT = {port}
+            ENABLE_UDP_LISTENER = False
+            PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+            PICKLE_RECEIVER_PORT = {Loopback.FreeTcpPort()}
+            CACHE_QUERY_INTERFACE = 127.0.0.1
+            CACHE_QUERY_PORT = {Loopback.FreeTcpPort()}
+            LOG_LISTENER_CONN_SUCCESS = False
+            LOG_UPDATES = False
+            LOG_CREATES = False
+            """));
+        await File.WriteAllTextAsync(Path.Combine(directory, "storage-schemas.conf"), "[all]\npattern = .*\nretentions = 1s:6h\n");
+
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in (string[])[CarbonCache, $"--config={Path.Combine(directory, "carbon.conf")}", "--nodaemon", "start"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        var server = new CarbonCacheServer(process, directory, port);
+        process.OutputDataReceived += (_, e) => server.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!await Eventually.TrueAsync(() => Accepts(port), TimeSpan.FromSeconds(30)))
+        {
+            await server.DisposeAsync();
+            throw new InvalidOperationException($"carbon-cache did not listen on {port}: {server.Output}");
+        }
+
+        return server;
+    }
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Every stored (timestamp, value) of <paramref name="metric"/> in the last six hours, read by python3-whisper.</summary>
+    public async Task<IReadOnlyList<(long Timestamp, double Value)>> ReadAsync(string metric)
+    {
+        var file = Path.Combine([WhisperDirectory, .. metric.Split('.')]) + ".wsp";
+        if (!File.Exists(file))
+        {
+            return [];
+        }
+
+        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("import sys, time, whisper\n"
+            + "(s, e, step), values = whisper.fetch(sys.argv[1], int(time.time()) - 21000, int(time.time()) + 1)\n"
+            + "for i, v in enumerate(values):\n"
+            + "    if v is not None: print(s + i * step, repr(v))\n");
+        start.ArgumentList.Add(file);
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"reading {file} with python3-whisper failed ({InstallCommand}?): {error}");
+        }
+
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        {
+            var parts = line.Split(' ');
+            return (long.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
+        })];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.AppendLine(line);
+        }
+    }
+
+    private static bool Accepts(int port)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            client.Connect("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
