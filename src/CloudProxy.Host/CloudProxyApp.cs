@@ -3,6 +3,7 @@ using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
+using CloudProxy.ReverseProxy;
 using CloudProxy.StatsD;
 using CloudProxy.Transport.Dapr;
 using CloudProxy.Transport.Dapr.Subscriptions;
@@ -93,7 +94,8 @@ public static class CloudProxyApp
         builder.Services.AddCors();
         builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
             .AddDaprTransport()
-            .AddStatsD();
+            .AddStatsD()
+            .AddReverseProxyService();
 
         var app = builder.Build();
 

@@ -29,6 +29,16 @@ public static class CommandLine
         new("--spool-max-bytes", "CloudProxy:Spool:MaxBytes", "spool size after which new data is refused (default 1 GiB)"),
         new("--outbox-capacity", "CloudProxy:Outbox:Capacity", "envelopes held in memory before spilling to the spool (default 100000)"),
         new("--pubsub-name", "CloudProxy:Transport:PubSubName", "Dapr pub/sub component name (default pubsub)"),
+        // reverse proxy (issue 5): go-rev-proxy's single-dash flags, and the same with two dashes
+        new("-proxy-url", "CloudProxy:ReverseProxy:ProxyUrl", "reverse proxy quick start: one catch-all route to this back end", Origin: "go-rev-proxy"),
+        new("--proxy-url", "CloudProxy:ReverseProxy:ProxyUrl", "same as -proxy-url"),
+        new("-listen-address", "CloudProxy:ReverseProxy:Listen", "reverse proxy's own listener, host:port (default 127.0.0.1:8850)", Origin: "go-rev-proxy"),
+        new("--listen-address", "CloudProxy:ReverseProxy:Listen", "same as -listen-address"),
+        new("-redis-address", "CloudProxy:ReverseProxy:RedisAddress", "Redis host:port for the proxy cache and shared rate limits", Origin: "go-rev-proxy"),
+        new("--redis-address", "CloudProxy:ReverseProxy:RedisAddress", "same as -redis-address"),
+        new("-requests-per-minute", "CloudProxy:ReverseProxy:RateLimit:RequestsPerMinute", "per-client, per-route rate limit (default 0: off)", Origin: "go-rev-proxy"),
+        new("--requests-per-minute", "CloudProxy:ReverseProxy:RateLimit:RequestsPerMinute", "same as -requests-per-minute"),
+        new("--proxy-config", "CloudProxy:ReverseProxy:ConfigFile", "JSON file with YARP's ReverseProxy section (Routes, Clusters), reloaded on change"),
     ];
 
     /// <summary>Rewrites legacy switches (<c>--verbose</c>) into key=value form and maps flag names onto keys.</summary>
@@ -85,7 +95,7 @@ public static class CommandLine
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--version",-20} print the version and exit");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--help, -h",-20} print this help and exit");
         text.AppendLine();
-        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder (sentry-*, graphite-*, reverse-proxy: later releases)");
+        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder, reverse-proxy (sentry-*, graphite-*: later releases)");
         text.AppendLine();
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
@@ -95,6 +105,10 @@ public static class CommandLine
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");
         text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags; Forwarder: Host, Port, Protocol (Udp|Tcp), MaxDatagramBytes");
+        text.AppendLine("  CloudProxy:ReverseProxy  Listen, ProxyUrl, ConfigFile, RedisAddress, BackendTimeoutSeconds, Routes, Clusters (YARP);");
+        text.AppendLine("                        Cache: Enabled, DefaultTtlSeconds, MaxTtlSeconds, MaxEntryBytes, AllowAuthorization, AllowSetCookie, MemoryMaxBytes;");
+        text.AppendLine("                        RateLimit: RequestsPerMinute, Burst, Algorithm, PartitionBy, Header, TrustedProxies, CountCacheHits;");
+        text.AppendLine("                        Backpressure: Enabled, MinWindow, MaxWindow, PrometheusUrl, Queries, ...; Jitter: MaxDelayMs, CriticalHeader");
         text.AppendLine("  OTEL_EXPORTER_OTLP_ENDPOINT  export traces over OTLP when set");
         return text.ToString();
     }

@@ -25,6 +25,8 @@ public sealed class ServiceRoles
     public static readonly IReadOnlySet<string> Implemented = new HashSet<string>(StringComparer.Ordinal)
     {
         StatsDIngress, StatsDForwarder,
+        // reverse proxy (issue 5)
+        ReverseProxy,
     };
 
     private readonly HashSet<string> _roles;
