@@ -15,7 +15,7 @@ public enum CallOutcome
 /// grows by one per round of saturated success (a round = as many successes as the window is wide, counted
 /// only while the window was full, so an idle proxy does not inflate it) and is multiplied by the decrease
 /// factor when a signal fires: at most once per round for the back end's own signals (one burst of 503s is
-/// one congestion event, as in TCP), once per evaluation for a firing query. Value queries cap the window
+/// one congestion event, as in TCP), once per evaluation for a firing query, which also stops growth while it fires. Value queries cap the window
 /// smoothly: <c>min + (max - min) × allowance</c>.
 /// </summary>
 public sealed class ProxyCongestionWindow
@@ -30,6 +30,7 @@ public sealed class ProxyCongestionWindow
     private int _roundSuccesses;
     private int _completionsSinceCut;
     private double _allowance = 1;
+    private bool _queryFiring;
 
     public ProxyCongestionWindow(int min, int max, int initial, double decreaseFactor)
     {
@@ -128,7 +129,7 @@ public sealed class ProxyCongestionWindow
                     cut = true;
                 }
             }
-            else if (outcome == CallOutcome.Success && saturated && ++_roundSuccesses >= _window)
+            else if (outcome == CallOutcome.Success && saturated && !_queryFiring && ++_roundSuccesses >= _window)
             {
                 _roundSuccesses = 0;
                 _window = Math.Min(EffectiveMaxUnlocked(), _window + 1);
@@ -140,12 +141,19 @@ public sealed class ProxyCongestionWindow
         return cut;
     }
 
-    /// <summary>A firing condition query: cut now.</summary>
-    public void Cut()
+    /// <summary>
+    /// The verdict of one evaluation of the condition queries. Firing cuts now and holds the window (no additive
+    /// increase) until an evaluation finds them quiet again, as proxymw's throttle flag does.
+    /// </summary>
+    public void SetQueryFiring(bool firing)
     {
         lock (_gate)
         {
-            CutUnlocked();
+            _queryFiring = firing;
+            if (firing)
+            {
+                CutUnlocked();
+            }
         }
     }
 

@@ -23,6 +23,7 @@ public sealed partial class ProxyQueryMonitor(
 
     private readonly ProxyBackpressureOptions _options = options.Value.Backpressure;
     private readonly Dictionary<string, double> _allowances = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _lastFired = new(StringComparer.Ordinal);
 
     public static string NameOf(BackpressureQueryOptions query, int index) => string.IsNullOrWhiteSpace(query?.Name) ? $"q{index}" : query.Name;
 
@@ -55,9 +56,10 @@ public sealed partial class ProxyQueryMonitor(
     internal async Task EvaluateOnceAsync(CancellationToken cancellationToken)
     {
         var results = await Task.WhenAll(_options.Queries.Select((q, i) => EvaluateAsync(q, NameOf(q, i), cancellationToken)));
-        if (results.Any(fired => fired))
+        var fired = results.Any(f => f);
+        window.SetQueryFiring(fired);
+        if (fired)
         {
-            window.Cut();
             metrics.BackpressureCuts.WithLabels("query").Inc();
         }
 
@@ -96,6 +98,7 @@ public sealed partial class ProxyQueryMonitor(
 
                 metrics.QueryValue.WithLabels(name).Set(series);
                 metrics.QueryFiring.WithLabels(name).Set(series > 0 ? 1 : 0);
+                _lastFired[name] = series > 0;
                 return series > 0;
             }
         }
@@ -103,7 +106,7 @@ public sealed partial class ProxyQueryMonitor(
         {
             metrics.QueryErrors.WithLabels(name).Inc();
             Log.QueryFailed(logger, name, ex);
-            return false;
+            return _lastFired.GetValueOrDefault(name);
         }
     }
 
