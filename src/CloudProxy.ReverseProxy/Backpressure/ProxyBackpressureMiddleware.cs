@@ -21,16 +21,16 @@ public sealed class ProxyBackpressureMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        bool? saturated;
+        bool admitted;
         using (var span = CloudProxyTelemetry.Source.StartActivity("backpressure wait"))
         {
-            saturated = await window.AcquireAsync(TimeSpan.FromMilliseconds(_options.QueueTimeoutMs), time, context.RequestAborted);
+            admitted = await window.AcquireAsync(TimeSpan.FromMilliseconds(_options.QueueTimeoutMs), time, context.RequestAborted);
             span?.SetTag("backpressure.window", window.Window);
-            span?.SetTag("backpressure.admitted", saturated is not null);
+            span?.SetTag("backpressure.admitted", admitted);
         }
 
         metrics.BackpressureInFlight.Set(window.InFlight);
-        if (saturated is null)
+        if (!admitted)
         {
             metrics.BackpressureBlocked.WithLabels(window.Throttled ? "signal" : "saturated").Inc();
             context.Response.StatusCode = _options.RefusalStatusCode;
@@ -49,7 +49,7 @@ public sealed class ProxyBackpressureMiddleware(
         }
         finally
         {
-            if (window.Release(saturated.Value, outcome))
+            if (window.Release(outcome))
             {
                 metrics.BackpressureCuts.WithLabels(outcome == CallOutcome.Latency ? "latency" : "backend_status").Inc();
             }

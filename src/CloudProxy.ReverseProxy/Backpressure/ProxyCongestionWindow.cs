@@ -12,8 +12,8 @@ public enum CallOutcome
 /// <summary>
 /// The AIMD concurrency window over back-end calls (after kevindweb/throttle-proxy's proxymw, with its gaps
 /// filled): at most <see cref="Window"/> calls at once; a call above it waits briefly for a slot. The window
-/// grows by one per round of saturated success (a round = as many successes as the window is wide, counted
-/// only while the window was full, so an idle proxy does not inflate it) and is multiplied by the decrease
+/// grows by one per round of saturated success (a round = as many successes as the window is wide, in which
+/// the window was full at least once, so a proxy with spare room does not inflate it) and is multiplied by the decrease
 /// factor when a signal fires: at most once per round for the back end's own signals (one burst of 503s is
 /// one congestion event, as in TCP), once per evaluation for a firing query, which also stops growth while it fires. Value queries cap the window
 /// smoothly: <c>min + (max - min) × allowance</c>.
@@ -31,6 +31,7 @@ public sealed class ProxyCongestionWindow
     private int _completionsSinceCut;
     private double _allowance = 1;
     private bool _queryFiring;
+    private bool _fullThisRound;
 
     public ProxyCongestionWindow(int min, int max, int initial, double decreaseFactor)
     {
@@ -59,8 +60,8 @@ public sealed class ProxyCongestionWindow
     /// <summary>True when the last cut came from a signal rather than plain saturation (for the blocked-by-cause metric).</summary>
     public bool Throttled => Window < EffectiveMaxUnlocked() || _allowance < 1;
 
-    /// <summary>Takes a slot, waiting up to <paramref name="wait"/> for one. Returns whether the call ran saturated, or null when refused.</summary>
-    public async Task<bool?> AcquireAsync(TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Takes a slot, waiting up to <paramref name="wait"/> for one. False when refused.</summary>
+    public async Task<bool> AcquireAsync(TimeSpan wait, TimeProvider time, CancellationToken cancellationToken)
     {
         TaskCompletionSource<bool> waiter;
         LinkedListNode<TaskCompletionSource<bool>> node;
@@ -69,12 +70,14 @@ public sealed class ProxyCongestionWindow
             if (_inFlight < _window)
             {
                 _inFlight++;
-                return _inFlight >= _window;
+                _fullThisRound |= _inFlight >= _window;
+                return true;
             }
 
+            _fullThisRound = true;
             if (wait <= TimeSpan.Zero)
             {
-                return null;
+                return false;
             }
 
             waiter = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -98,23 +101,23 @@ public sealed class ProxyCongestionWindow
                         throw;
                     }
 
-                    return null;
+                    return false;
                 }
             }
 
             // Granted a slot just as the wait ended: give it back.
-            _ = Release(saturated: false, CallOutcome.Success);
+            _ = Release(CallOutcome.Success);
             if (ex is OperationCanceledException)
             {
                 throw;
             }
 
-            return null;
+            return false;
         }
     }
 
     /// <summary>Ends a call and applies what it says to the window; true when that cut the window.</summary>
-    public bool Release(bool saturated, CallOutcome outcome)
+    public bool Release(CallOutcome outcome)
     {
         var cut = false;
         lock (_gate)
@@ -129,9 +132,10 @@ public sealed class ProxyCongestionWindow
                     cut = true;
                 }
             }
-            else if (outcome == CallOutcome.Success && saturated && !_queryFiring && ++_roundSuccesses >= _window)
+            else if (outcome == CallOutcome.Success && _fullThisRound && !_queryFiring && ++_roundSuccesses >= _window)
             {
                 _roundSuccesses = 0;
+                _fullThisRound = false;
                 _window = Math.Min(EffectiveMaxUnlocked(), _window + 1);
             }
 
