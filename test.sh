@@ -28,6 +28,8 @@ missing_apt=()
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3)
 command -v redis-server >/dev/null 2>&1 || missing_apt+=(redis-server)
 [ -x /usr/bin/chromium ] || missing_apt+=(chromium)
+# reverse proxy (issue 5): the backpressure tests run a real Prometheus
+command -v prometheus >/dev/null 2>&1 || missing_apt+=(prometheus)
 if [ -f tests/node/package.json ]; then
   command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing_apt+=(npm)
