@@ -56,7 +56,6 @@ public sealed class ProxyCacheMiddleware(
                 if (entry is not null)
                 {
                     metrics.CacheLookups.WithLabels(route.RouteId, "hit").Inc();
-                    context.Features.Set(new ProxyCacheHitFeature());
                     await ServeAsync(context, entry);
                     return;
                 }
@@ -172,6 +171,3 @@ public sealed class ProxyCacheMiddleware(
         }
     }
 }
-
-/// <summary>Set on a request answered from the cache, so later steps (the rate limiter) can tell.</summary>
-public sealed class ProxyCacheHitFeature;

@@ -12,6 +12,8 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// </summary>
 public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions options, ProxyMetrics metrics, TimeProvider time, ILogger<ProxyCacheStore> logger)
 {
+    // The memory store hands back the same byte[] for every hit on an entry: decode it once, not per hit.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], ProxyCachedResponse> _decoded = [];
     private long _skipUntilTimestamp;
 
     public IStateStore Inner => store;
@@ -19,7 +21,23 @@ public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions
     public async Task<ProxyCachedResponse?> GetAsync(string key, CancellationToken cancellationToken)
     {
         var bytes = await RunAsync("get", ct => store.GetAsync(key, ct), cancellationToken);
-        return bytes is null ? null : ProxyCachedResponse.Deserialize(bytes);
+        if (bytes is null)
+        {
+            return null;
+        }
+
+        if (_decoded.TryGetValue(bytes, out var known))
+        {
+            return known;
+        }
+
+        var entry = ProxyCachedResponse.Deserialize(bytes);
+        if (entry is not null && store is ProxyMemoryStore)
+        {
+            _decoded.AddOrUpdate(bytes, entry);
+        }
+
+        return entry;
     }
 
     public Task SetAsync(string key, ProxyCachedResponse entry, TimeSpan ttl, CancellationToken cancellationToken) =>
@@ -37,11 +55,12 @@ public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions
             return null;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMilliseconds(options.StoreTimeoutMs));
         try
         {
-            return await call(timeout.Token).WaitAsync(timeout.Token);
+            // The memory store answers synchronously: no timer for it. Others get the timeout; a call that
+            // outlives it is left to finish (Redis's and Dapr's clients bound it) while the request moves on.
+            var task = call(cancellationToken);
+            return task.IsCompleted ? await task : await task.WaitAsync(TimeSpan.FromMilliseconds(options.StoreTimeoutMs), time, cancellationToken);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {

@@ -7,6 +7,9 @@ namespace CloudProxy.ReverseProxy.Observability;
 /// <summary>Counts every request the proxy answers and times it, by route id, method and status class.</summary>
 public sealed class ProxyRequestMetricsMiddleware(RequestDelegate next, ProxyMetrics metrics)
 {
+    // Labelled children looked up once per (route, method, status class), not per request.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string), (Prometheus.Counter.Child, Prometheus.Histogram.Child)> _children = new();
+
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -20,8 +23,10 @@ public sealed class ProxyRequestMetricsMiddleware(RequestDelegate next, ProxyMet
             var route = ProxyRouteSettings.RouteIdOf(context);
             var method = MethodLabel(context.Request.Method);
             var statusClass = StatusClass(context.Response.StatusCode);
-            metrics.Requests.WithLabels(route, method, statusClass).Inc();
-            metrics.RequestDuration.WithLabels(route, method, statusClass).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var (count, duration) = _children.GetOrAdd((route, method, statusClass), k =>
+                (metrics.Requests.WithLabels(k.Item1, k.Item2, k.Item3), metrics.RequestDuration.WithLabels(k.Item1, k.Item2, k.Item3)));
+            count.Inc();
+            duration.Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
         }
     }
 
