@@ -105,7 +105,7 @@ public static class CommandLine
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");
         text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags; Forwarder: Host, Port, Protocol (Udp|Tcp), MaxDatagramBytes");
-        text.AppendLine("  CloudProxy:ReverseProxy  Listen, ProxyUrl, ConfigFile, RedisAddress, BackendTimeoutSeconds, Routes, Clusters (YARP);");
+        text.AppendLine("  CloudProxy:ReverseProxy  Listen, ProxyUrl, ConfigFile, RedisAddress, BackendTimeoutSeconds, B3, Routes, Clusters (YARP);");
         text.AppendLine("                        Cache: Enabled, DefaultTtlSeconds, MaxTtlSeconds, MaxEntryBytes, AllowAuthorization, AllowSetCookie, MemoryMaxBytes;");
         text.AppendLine("                        RateLimit: RequestsPerMinute, Burst, Algorithm, PartitionBy, Header, TrustedProxies, CountCacheHits;");
         text.AppendLine("                        Backpressure: Enabled, MinWindow, MaxWindow, PrometheusUrl, Queries, ...; Jitter: MaxDelayMs, CriticalHeader");

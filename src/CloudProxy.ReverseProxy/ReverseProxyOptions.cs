@@ -24,6 +24,9 @@ public sealed class ReverseProxyOptions
     /// <summary>Per-try timeout of the quick-start cluster's back-end call (YARP ActivityTimeout).</summary>
     public double BackendTimeoutSeconds { get; set; } = 100;
 
+    /// <summary>Also read and send Zipkin B3 trace headers (W3C traceparent is always honoured).</summary>
+    public bool B3 { get; set; }
+
     public ProxyCacheOptions Cache { get; set; } = new();
 
     public ProxyRateLimitOptions RateLimit { get; set; } = new();

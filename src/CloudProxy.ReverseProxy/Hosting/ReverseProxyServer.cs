@@ -112,6 +112,13 @@ public sealed partial class ReverseProxyServer(
         }
 
         proxy.AddConfigFilter<ProxyRouteMetadataFilter>();
+        if (o.B3)
+        {
+            // ASP.NET Core hosting extracts with the DI propagator; YARP injects with its client factory's.
+            var b3 = new Tracing.ProxyB3Propagator();
+            builder.Services.AddSingleton<System.Diagnostics.DistributedContextPropagator>(b3);
+            builder.Services.AddSingleton<Yarp.ReverseProxy.Forwarder.IForwarderHttpClientFactory>(new Tracing.ProxyForwarderHttpClientFactory(b3));
+        }
 
         var app = builder.Build();
         app.UseMiddleware<ProxyRequestMetricsMiddleware>();
@@ -119,14 +126,15 @@ public sealed partial class ReverseProxyServer(
         {
             // Order matters: hits are answered before the limiter unless they should use quota; jitter and the
             // window apply only to what really goes to the back end.
-            var limited = o.RateLimit.RequestsPerMinute > 0 || AnyRouteLimited(builder.Configuration);
-            if (limited && o.RateLimit.CountCacheHits)
+            // The limiter step is always present (it passes straight on for a route without a limit), so a
+            // limit added to a route by a configuration reload applies at once.
+            if (o.RateLimit.CountCacheHits)
             {
                 pipeline.UseMiddleware<ProxyRateLimitMiddleware>();
             }
 
             pipeline.UseMiddleware<ProxyCacheMiddleware>();
-            if (limited && !o.RateLimit.CountCacheHits)
+            if (!o.RateLimit.CountCacheHits)
             {
                 pipeline.UseMiddleware<ProxyRateLimitMiddleware>();
             }
@@ -147,10 +155,6 @@ public sealed partial class ReverseProxyServer(
         });
         return app;
     }
-
-    /// <summary>Whether any route (as configured at start) sets its own rate limit: then the limiter step is in the pipeline.</summary>
-    private static bool AnyRouteLimited(IConfiguration configuration) =>
-        configuration.AsEnumerable().Any(kv => kv.Key.EndsWith(":Metadata:" + ProxyRouteSettings.RequestsPerMinuteKey, StringComparison.OrdinalIgnoreCase));
 
     private static readonly Type[] SharedServices =
     [

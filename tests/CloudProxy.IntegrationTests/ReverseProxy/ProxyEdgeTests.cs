@@ -28,6 +28,39 @@ public sealed class ProxyEdgeTests
     }
 
     [Fact]
+    public async Task With_b3_on_a_zipkin_trace_is_continued_and_sent_in_both_formats()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, "--CloudProxy:ReverseProxy:B3=true");
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/b3");
+        request.Headers.Add("X-B3-TraceId", "a3ce929d0e0e4736");
+        request.Headers.Add("X-B3-SpanId", "00f067aa0ba902b7");
+        request.Headers.Add("X-B3-Sampled", "1");
+
+        using var response = await proxy.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("0000000000000000a3ce929d0e0e4736", backend.LastHeaders!["traceparent"].ToString().Split('-')[1]);
+        Assert.Equal("0000000000000000a3ce929d0e0e4736", backend.LastHeaders!["X-B3-TraceId"].ToString());
+        Assert.NotEqual("00f067aa0ba902b7", backend.LastHeaders!["X-B3-SpanId"].ToString());
+    }
+
+    [Fact]
+    public async Task Without_b3_zipkin_headers_are_passed_along_untouched_and_start_no_trace()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/nob3");
+        request.Headers.Add("X-B3-TraceId", "a3ce929d0e0e4736");
+        request.Headers.Add("X-B3-SpanId", "00f067aa0ba902b7");
+
+        using var response = await proxy.Client.SendAsync(request);
+
+        Assert.Equal("00f067aa0ba902b7", backend.LastHeaders!["X-B3-SpanId"].ToString());
+        Assert.DoesNotContain("a3ce929d0e0e4736", backend.LastHeaders!["traceparent"].ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_absurd_header_gets_431_and_never_reaches_the_back_end()
     {
         await using var backend = await ProxyBackend.StartAsync();
