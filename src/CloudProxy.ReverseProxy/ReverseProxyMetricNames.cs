@@ -28,7 +28,7 @@ public static class ReverseProxyMetricNames
     /// <summary>Label <c>route</c>: requests refused with 429 by the rate limiter.</summary>
     public const string RateLimited = "cloudproxy_reverseproxy_rate_limited_total";
 
-    /// <summary>Rate-limit store (Redis) failures; the request is let through.</summary>
+    /// <summary>Shared rate-limit store (Redis) failures; the replica's own limiter answers meanwhile.</summary>
     public const string RateLimitStoreErrors = "cloudproxy_reverseproxy_rate_limit_store_errors_total";
 
     /// <summary>Label <c>cause</c> (saturated, signal): requests refused by the backpressure window.</summary>

@@ -19,7 +19,7 @@ public sealed class ProxyMetrics
         CacheStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.CacheStoreErrors, "Cache store failures answered by passing through.", ["operation"]);
         CacheCoalesced = factory.CreateCounter(ReverseProxyMetricNames.CacheCoalesced, "Requests that waited for a concurrent fetch of the same key.");
         RateLimited = factory.CreateCounter(ReverseProxyMetricNames.RateLimited, "Requests refused with 429 by the rate limiter.", ["route"]);
-        RateLimitStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.RateLimitStoreErrors, "Rate-limit store failures (request let through).");
+        RateLimitStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.RateLimitStoreErrors, "Shared rate-limit store failures (the replica's own limiter answers meanwhile).");
         BackpressureBlocked = factory.CreateCounter(ReverseProxyMetricNames.BackpressureBlocked, "Requests refused by the backpressure window.", ["cause"]);
         BackpressureWindow = factory.CreateGauge(ReverseProxyMetricNames.BackpressureWindow, "Concurrency window of the back-end calls.");
         BackpressureAllowance = factory.CreateGauge(ReverseProxyMetricNames.BackpressureAllowance, "Share of the window range the value queries allow (0..1).");

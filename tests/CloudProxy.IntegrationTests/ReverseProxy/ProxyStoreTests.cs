@@ -47,4 +47,21 @@ public sealed class ProxyStoreTests
         Assert.True(await proxy.MetricAsync(ReverseProxyMetricNames.CacheStoreErrors) >= 1);
         Assert.True(await proxy.MetricAsync(ReverseProxyMetricNames.RateLimitStoreErrors) >= 1);
     }
+
+    [Fact]
+    public async Task With_redis_down_each_replica_still_enforces_the_limit_on_its_own()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, "-redis-address", $"127.0.0.1:{Loopback.FreeTcpPort()}", "-requests-per-minute", "2");
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await proxy.Client.GetAsync("/limited");
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
+        Assert.True(await proxy.MetricAsync(ReverseProxyMetricNames.RateLimitStoreErrors) >= 1);
+    }
 }
