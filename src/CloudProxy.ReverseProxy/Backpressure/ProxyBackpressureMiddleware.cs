@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using CloudProxy.Core.Telemetry;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -22,7 +21,7 @@ public sealed class ProxyBackpressureMiddleware(
     {
         ArgumentNullException.ThrowIfNull(context);
         bool admitted;
-        using (var span = CloudProxyTelemetry.Source.StartActivity("backpressure wait"))
+        using (var span = Tracing.ProxySpans.Start("backpressure wait"))
         {
             admitted = await window.AcquireAsync(TimeSpan.FromMilliseconds(_options.QueueTimeoutMs), time, context.RequestAborted);
             span?.SetTag("backpressure.window", window.Window);

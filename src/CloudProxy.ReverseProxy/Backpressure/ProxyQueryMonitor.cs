@@ -40,6 +40,7 @@ public sealed partial class ProxyQueryMonitor(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         metrics.BackpressureAllowance.Set(1);
+        metrics.BackpressureWindow.Set(window.Window);
         if (!_options.Enabled || _options.Queries.Count == 0)
         {
             return;

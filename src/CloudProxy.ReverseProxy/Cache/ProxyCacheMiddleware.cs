@@ -1,5 +1,4 @@
 using System.Globalization;
-using CloudProxy.Core.Telemetry;
 using CloudProxy.ReverseProxy.Hosting;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.AspNetCore.Http;
@@ -38,7 +37,7 @@ public sealed class ProxyCacheMiddleware(
         ProxyCacheCoalescer.Lease? lease = null;
         if (decision.Lookup)
         {
-            using (var span = CloudProxyTelemetry.Source.StartActivity("cache lookup"))
+            using (var span = Tracing.ProxySpans.Start("cache lookup"))
             {
                 var entry = await LookupAsync(key, context.Request, context.RequestAborted);
                 if (entry is null)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using CloudProxy.Core.Telemetry;
 using CloudProxy.ReverseProxy.Hosting;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.AspNetCore.Http;
@@ -32,7 +31,7 @@ public sealed partial class ProxyRateLimitMiddleware(
 
         bool allowed;
         TimeSpan retryAfter;
-        using (var span = CloudProxyTelemetry.Source.StartActivity("rate limit"))
+        using (var span = Tracing.ProxySpans.Start("rate limit"))
         {
             var partition = route.RouteId + "|" + identity.KeyOf(context);
             try

@@ -11,8 +11,11 @@ public sealed class ProxyDaprStoreTests
         await using var redis = await RedisServer.StartAsync();
         await using var sidecar = await DaprSidecarDouble.StartAsync(redis);
         await using var backend = await ProxyBackend.StartAsync();
+        // A generous store timeout: the first gRPC call (connection, JIT) on a loaded machine is slow, and this
+        // test is about where entries go, not about the outage path (the next test).
         await using var proxy = await ProxyHost.StartAsync(backend.Address,
-            "--transport", "dapr", $"--DAPR_GRPC_ENDPOINT={sidecar.Endpoint}", $"--DAPR_HTTP_ENDPOINT={sidecar.Endpoint}");
+            "--transport", "dapr", $"--DAPR_GRPC_ENDPOINT={sidecar.Endpoint}", $"--DAPR_HTTP_ENDPOINT={sidecar.Endpoint}",
+            "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000");
 
         using var miss = await proxy.Client.GetAsync("/d?cc=max-age%3D60");
         using var hit = await proxy.Client.GetAsync("/d?cc=max-age%3D60");

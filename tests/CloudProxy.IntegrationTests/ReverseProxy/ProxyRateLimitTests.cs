@@ -124,8 +124,8 @@ public sealed class ProxyRateLimitTests
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await ProxyBackend.StartAsync();
         var address = $"127.0.0.1:{redis.Port}";
-        await using var a = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "3", "-redis-address", address);
-        await using var b = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "3", "-redis-address", address);
+        await using var a = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "3", "-redis-address", address, "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000");
+        await using var b = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "3", "-redis-address", address, "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000");
 
         var fromA = await SendAsync(a, 2, () => Get("/shared"));
         var fromB = await SendAsync(b, 2, () => Get("/shared"));
@@ -140,7 +140,7 @@ public sealed class ProxyRateLimitTests
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await ProxyBackend.StartAsync();
         await using var proxy = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "2", "-redis-address", $"127.0.0.1:{redis.Port}",
-            "--CloudProxy:ReverseProxy:RateLimit:Algorithm=SlidingWindow");
+            "--CloudProxy:ReverseProxy:RateLimit:Algorithm=SlidingWindow", "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000");
 
         var statuses = await SendAsync(proxy, 3, () => Get("/w"));
         using var refused = await proxy.Client.GetAsync("/w");

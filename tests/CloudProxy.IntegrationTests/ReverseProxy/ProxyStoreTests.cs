@@ -14,8 +14,9 @@ public sealed class ProxyStoreTests
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await ProxyBackend.StartAsync();
         var address = $"127.0.0.1:{redis.Port}";
-        await using var a = await ProxyHost.StartAsync(backend.Address, "-redis-address", address);
-        await using var b = await ProxyHost.StartAsync(backend.Address, "-redis-address", address);
+        // Generous store timeouts: this test is about sharing, not about slow first calls on a loaded machine.
+        await using var a = await ProxyHost.StartAsync(backend.Address, "-redis-address", address, "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000");
+        await using var b = await ProxyHost.StartAsync(backend.Address, "-redis-address", address, "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000");
 
         // Replicas behind one load balancer see the same Host; the key includes it.
         static HttpRequestMessage Get() => new(HttpMethod.Get, "/shared?cc=max-age%3D60") { Headers = { Host = "shop.example" } };
