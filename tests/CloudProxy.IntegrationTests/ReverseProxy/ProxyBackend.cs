@@ -10,7 +10,7 @@ namespace CloudProxy.IntegrationTests.ReverseProxy;
 /// <summary>
 /// A real back end on 127.0.0.1 (Kestrel, port 0). It counts the calls per path and query, remembers the last
 /// request's headers, and shapes its response from the query string: <c>cc</c> (Cache-Control), <c>vary</c>,
-/// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>.
+/// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>, <c>size=1</c> (answers the request body's length).
 /// The body names the call number, so a test can tell a cached answer from a fresh one.
 /// </summary>
 public sealed class ProxyBackend : IAsyncDisposable
@@ -78,6 +78,20 @@ public sealed class ProxyBackend : IAsyncDisposable
         }
 
         var body = $"call {call} of {key} lang={request.Headers.AcceptLanguage}\n";
+        if (q["size"] == "1")
+        {
+            // Counts the request body as it streams in.
+            long total = 0;
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                total += read;
+            }
+
+            body = total.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (int.TryParse(q["bytes"], CultureInfo.InvariantCulture, out var bytes))
         {
             body = new string('x', bytes);

@@ -108,6 +108,39 @@ public sealed class ProxyBackpressureTests
     }
 
     [Fact]
+    public async Task A_slow_back_end_call_cuts_the_window_when_a_latency_threshold_is_set()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address,
+            "--CloudProxy:ReverseProxy:Backpressure:Enabled=true", "--CloudProxy:ReverseProxy:Backpressure:MaxWindow=8",
+            "--CloudProxy:ReverseProxy:Backpressure:LatencyThresholdMs=2000");
+
+        using var fast = await proxy.Client.GetAsync("/fast");
+        var before = await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow);
+        using var slow = await proxy.Client.GetAsync("/slow?ms=2500");
+
+        Assert.Equal(HttpStatusCode.OK, slow.StatusCode);
+        Assert.Equal(8, before);
+        Assert.Equal(4, await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow));
+        Assert.Equal(1, await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureCuts, ("signal", "latency")));
+    }
+
+    [Fact]
+    public async Task With_prometheus_unreachable_the_proxy_starts_serves_and_counts_query_errors()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        var dead = new Uri($"http://127.0.0.1:{Tests.Common.Loopback.FreeTcpPort()}");
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, Settings(dead, "up == 0"));
+
+        using var response = await proxy.Client.GetAsync("/ok");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(await Tests.Common.Eventually.TrueAsync(async () =>
+            await proxy.MetricAsync(ReverseProxyMetricNames.QueryErrors, ("query", "pressure")) >= 1));
+        Assert.Equal(8, await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow));
+    }
+
+    [Fact]
     public async Task A_malformed_query_stops_start_up_without_asking_a_server()
     {
         await using var backend = await ProxyBackend.StartAsync();

@@ -61,6 +61,21 @@ public sealed class ProxyEdgeTests
     }
 
     [Fact]
+    public async Task Large_request_and_response_bodies_pass_through_whole()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address);
+        var upload = new byte[8 * 1024 * 1024];
+
+        using var posted = await proxy.Client.PostAsync("/upload?size=1", new ByteArrayContent(upload));
+        using var downloaded = await proxy.Client.GetAsync("/download?cc=max-age%3D60&bytes=5000000");
+
+        Assert.Equal("8388608", await posted.Content.ReadAsStringAsync());
+        Assert.Equal(5_000_000, (await downloaded.Content.ReadAsByteArrayAsync()).Length);
+        Assert.Equal("MISS", downloaded.Headers.GetValues("X-Cache").Single());
+    }
+
+    [Fact]
     public async Task An_absurd_header_gets_431_and_never_reaches_the_back_end()
     {
         await using var backend = await ProxyBackend.StartAsync();
