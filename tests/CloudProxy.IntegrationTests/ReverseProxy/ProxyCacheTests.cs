@@ -44,6 +44,7 @@ public sealed class ProxyCacheTests : IAsyncLifetime
         Assert.Equal(1, _backend.CallsTo("/a?cc=max-age%3D60"));
         Assert.True(second.Headers.Age.HasValue);
         Assert.Equal(1, await _proxy.MetricAsync(ReverseProxyMetricNames.CacheLookups, ("result", "hit")));
+        Assert.Equal(2, await _proxy.MetricAsync(ReverseProxyMetricNames.Requests, ("route", "proxy-url"), ("method", "GET"), ("status_class", "2xx")));
     }
 
     [Fact]
