@@ -36,6 +36,8 @@ command -v go >/dev/null 2>&1 || missing_apt+=(golang-go)
 [ -x /usr/bin/carbon-cache ] || missing_apt+=(graphite-carbon)
 /usr/bin/python3 -c 'import whisper' >/dev/null 2>&1 || missing_apt+=(python3-whisper)
 [ -x /usr/bin/carbon-c-relay ] || missing_apt+=(carbon-c-relay)
+# reverse proxy (issue 5): the backpressure tests run a real Prometheus
+command -v prometheus >/dev/null 2>&1 || missing_apt+=(prometheus)
 if [ -f tests/node/package.json ]; then
   command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing_apt+=(npm)

@@ -3,9 +3,10 @@ using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
-using CloudProxy.Sentry;
 using CloudProxy.Graphite;
 using CloudProxy.Graphite.Keys;
+using CloudProxy.ReverseProxy;
+using CloudProxy.Sentry;
 using CloudProxy.StatsD;
 using CloudProxy.Transport.Dapr;
 using CloudProxy.Transport.Dapr.Subscriptions;
@@ -106,7 +107,8 @@ public static class CloudProxyApp
             .AddDaprTransport()
             .AddStatsD()
             .AddSentry()
-            .AddGraphite();
+            .AddGraphite()
+            .AddReverseProxyService();
 
         var app = builder.Build();
 

@@ -52,6 +52,16 @@ public static class CommandLine
         new("-incoming-queue-cap", "CloudProxy:Outbox:Capacity", "batches held in memory before the spool", Origin: "polymur-gateway"),
         new("-outgoing-queue-cap", "CloudProxy:Graphite:Forwarder:QueuePoints", "points held in memory per destination", Origin: "polymur-gateway"),
         new("-api-addr", "CloudProxy:Graphite:Gateway:AdminAddress", "admin API ip:port (needs an AdminToken)", Origin: "polymur-gateway"),
+        // reverse proxy (issue 5): go-rev-proxy's single-dash flags, and the same with two dashes
+        new("-proxy-url", "CloudProxy:ReverseProxy:ProxyUrl", "reverse proxy quick start: one catch-all route to this back end", Origin: "go-rev-proxy"),
+        new("--proxy-url", "CloudProxy:ReverseProxy:ProxyUrl", "same as -proxy-url"),
+        new("-listen-address", "CloudProxy:ReverseProxy:Listen", "reverse proxy's own listener, host:port (default 127.0.0.1:8850)", Origin: "go-rev-proxy"),
+        new("--listen-address", "CloudProxy:ReverseProxy:Listen", "same as -listen-address"),
+        new("-redis-address", "CloudProxy:ReverseProxy:RedisAddress", "Redis host:port for the proxy cache and shared rate limits", Origin: "go-rev-proxy"),
+        new("--redis-address", "CloudProxy:ReverseProxy:RedisAddress", "same as -redis-address"),
+        new("-requests-per-minute", "CloudProxy:ReverseProxy:RateLimit:RequestsPerMinute", "per-client, per-route rate limit (default 0: off)", Origin: "go-rev-proxy"),
+        new("--requests-per-minute", "CloudProxy:ReverseProxy:RateLimit:RequestsPerMinute", "same as -requests-per-minute"),
+        new("--proxy-config", "CloudProxy:ReverseProxy:ConfigFile", "JSON file with YARP's ReverseProxy section (Routes, Clusters), reloaded on change"),
     ];
 
     /// <summary>
@@ -120,7 +130,7 @@ public static class CommandLine
     public static string HelpText(string version)
     {
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture, $"cloudproxy {version}: telemetry edge proxies (StatsD over HTTP; Sentry, Graphite and reverse proxy to come)");
+        text.AppendLine(CultureInfo.InvariantCulture, $"cloudproxy {version}: telemetry edge proxies (StatsD over HTTP, Sentry buffering proxy, Graphite gateway, reverse proxy)");
         text.AppendLine();
         text.AppendLine("Usage: cloudproxy [options]");
         text.AppendLine();
@@ -136,7 +146,7 @@ public static class CommandLine
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--version",-20} print the version and exit");
         text.AppendLine(CultureInfo.InvariantCulture, $"  {"--help, -h",-20} print this help and exit");
         text.AppendLine();
-        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder, sentry-ingress, sentry-forwarder, graphite-gateway, graphite-forwarder (reverse-proxy: later releases)");
+        text.AppendLine("Services: all, statsd-ingress, statsd-forwarder, sentry-ingress, sentry-forwarder, graphite-gateway, graphite-forwarder, reverse-proxy");
         text.AppendLine();
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
@@ -156,6 +166,10 @@ public static class CommandLine
         text.AppendLine("                        ReplayPointsPerSecond, ConnectTimeoutSeconds, MaxBackoffSeconds, ResendWindowBytes");
         text.AppendLine("  CloudProxy:State      Path (embedded state store: API keys)");
         text.AppendLine("  cloudproxy keys list|create|regen|delete …   manage Graphite API keys (see `cloudproxy keys`)");
+        text.AppendLine("  CloudProxy:ReverseProxy  Listen, ProxyUrl, ConfigFile, RedisAddress, BackendTimeoutSeconds, B3, Routes, Clusters (YARP);");
+        text.AppendLine("                        Cache: Enabled, DefaultTtlSeconds, MaxTtlSeconds, MaxEntryBytes, AllowAuthorization, AllowSetCookie, MemoryMaxBytes;");
+        text.AppendLine("                        RateLimit: RequestsPerMinute, Burst, Algorithm, PartitionBy, Header, TrustedProxies, CountCacheHits;");
+        text.AppendLine("                        Backpressure: Enabled, MinWindow, MaxWindow, PrometheusUrl, Queries, ...; Jitter: MaxDelayMs, CriticalHeader");
         text.AppendLine("  OTEL_EXPORTER_OTLP_ENDPOINT  export traces over OTLP when set");
         return text.ToString();
     }

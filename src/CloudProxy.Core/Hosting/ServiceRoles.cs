@@ -29,6 +29,8 @@ public sealed class ServiceRoles
         SentryIngress, SentryForwarder,
         // Graphite (issue 4)
         GraphiteGateway, GraphiteForwarder,
+        // reverse proxy (issue 5)
+        ReverseProxy,
     };
 
     private readonly HashSet<string> _roles;

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace CloudProxy.IntegrationTests.ReverseProxy;
+
+/// <summary>
+/// A real back end on 127.0.0.1 (Kestrel, port 0). It counts the calls per path and query, remembers the last
+/// request's headers, and shapes its response from the query string: <c>cc</c> (Cache-Control), <c>vary</c>,
+/// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>, <c>size=1</c> (answers the request body's length).
+/// The body names the call number, so a test can tell a cached answer from a fresh one.
+/// </summary>
+public sealed class ProxyBackend : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+    private int _total;
+
+    private ProxyBackend(WebApplication app) => _app = app;
+
+    public Uri Address { get; private set; } = null!;
+
+    public IHeaderDictionary? LastHeaders { get; private set; }
+
+    public int Total => Volatile.Read(ref _total);
+
+    public int CallsTo(string pathAndQuery) => _calls.TryGetValue(pathAndQuery, out var n) ? n : 0;
+
+    public static async Task<ProxyBackend> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var backend = new ProxyBackend(app);
+        app.Run(backend.HandleAsync);
+        await app.StartAsync();
+        backend.Address = new Uri(app.Urls.First());
+        return backend;
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var key = request.Path + request.QueryString;
+        var call = _calls.AddOrUpdate(key, 1, (_, n) => n + 1);
+        Interlocked.Increment(ref _total);
+        LastHeaders = new HeaderDictionary(request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
+        var q = request.Query;
+        if (q["hang"] == "1")
+        {
+            await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }
+
+        if (int.TryParse(q["ms"], CultureInfo.InvariantCulture, out var ms))
+        {
+            await Task.Delay(ms, context.RequestAborted);
+        }
+
+        var response = context.Response;
+        response.StatusCode = int.TryParse(q["status"], CultureInfo.InvariantCulture, out var status) ? status : 200;
+        if (q["cc"].Count > 0)
+        {
+            response.Headers.CacheControl = q["cc"].ToString();
+        }
+
+        if (q["vary"].Count > 0)
+        {
+            response.Headers.Vary = q["vary"].ToString();
+        }
+
+        if (q["cookie"] == "1")
+        {
+            response.Headers.SetCookie = "session=abc; Path=/";
+        }
+
+        var body = $"call {call} of {key} lang={request.Headers.AcceptLanguage}\n";
+        if (q["size"] == "1")
+        {
+            // Counts the request body as it streams in.
+            long total = 0;
+            var buffer = new byte[81920];
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
+            {
+                total += read;
+            }
+
+            body = total.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (int.TryParse(q["bytes"], CultureInfo.InvariantCulture, out var bytes))
+        {
+            body = new string('x', bytes);
+        }
+
+        response.ContentType = "text/plain";
+        await response.WriteAsync(body, context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,47 @@
+using CloudProxy.ReverseProxy.Hosting;
+
+namespace CloudProxy.ReverseProxy.Tests;
+
+public class ReverseProxyOptionsValidatorTests
+{
+    [Fact]
+    public void The_defaults_are_valid() =>
+        Assert.True(new ReverseProxyOptionsValidator().Validate(null, new ReverseProxyOptions()).Succeeded);
+
+    [Fact]
+    public void Every_failure_is_reported_at_once_naming_its_setting()
+    {
+        var options = new ReverseProxyOptions
+        {
+            Listen = "nowhere",
+            ProxyUrl = "ftp://x",
+            Backpressure = { Enabled = true, MinWindow = 0, MaxWindow = 0, RefusalStatusCode = 500 },
+            RateLimit = { RequestsPerMinute = -1 },
+        };
+        options.Backpressure.Queries.Add(new BackpressureQueryOptions { Query = "up", WarningThreshold = 5 });
+        options.RateLimit.TrustedProxies.Add("10.0.0.0/99");
+
+        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.Contains("Listen (-listen-address)", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("ProxyUrl (-proxy-url)", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("MinWindow must be at least 1", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("MaxWindow must be greater than MinWindow", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("RefusalStatusCode", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("PrometheusUrl", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("WarningThreshold and EmergencyThreshold go together", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("TrustedProxies: '10.0.0.0/99'", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("-requests-per-minute", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:8850", "127.0.0.1", 8850)]
+    [InlineData(":9000", "0.0.0.0", 9000)]
+    [InlineData("http://localhost:80/", "127.0.0.1", 80)]
+    [InlineData("[::1]:81", "::1", 81)]
+    public void Listen_addresses_take_go_rev_proxy_forms(string text, string address, int port)
+    {
+        Assert.Null(ProxyListenAddress.TryParse(text, out var endpoint));
+        Assert.Equal((address, port), (endpoint.Address.ToString(), endpoint.Port));
+    }
+}
