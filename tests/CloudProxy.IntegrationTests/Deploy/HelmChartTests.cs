@@ -183,6 +183,7 @@ public sealed class HelmChartTests
         {
             File.Delete(values);
         }
+
         var proxyPath = Assert.Single(
             Assert.Single(proxyObjects, o => o.Kind == "Ingress").List("spec.rules.0.http.paths").Cast<YamlMappingNode>().Select(p => new K8sObject(p)),
             p => p.Scalar("path") == "/");
