@@ -66,6 +66,59 @@ PANELS = [
             (rate("cloudproxy_statsd_lines_dropped_total", "reason"), "dropped {{reason}}"),
             (rate("cloudproxy_statsd_envelopes_dropped_total", "reason"), "envelopes dropped {{reason}}")]),
     ]),
+    ("Sentry", [
+        ("Ingress requests by endpoint and outcome", "reqps", [
+            (rate("cloudproxy_sentry_requests_total", "endpoint, outcome"), "{{endpoint}} {{outcome}}")]),
+        ("Refusals by reason", "reqps", [
+            (rate("cloudproxy_sentry_refusals_total", "reason"), "{{reason}}")]),
+        ("Upstream requests by outcome", "reqps", [
+            (rate("cloudproxy_sentry_upstream_requests_total", "upstream, outcome"), "{{upstream}} {{outcome}}"),
+            (rate("cloudproxy_sentry_upstream_dropped_total", "upstream, reason"), "dropped {{upstream}} {{reason}}"),
+            (rate("cloudproxy_sentry_upstream_duplicates_total", "upstream"), "duplicates {{upstream}}")]),
+        ("Upstream rate limits in force", "short", [
+            (gauge("cloudproxy_sentry_rate_limits_active", "upstream"), "{{upstream}}")]),
+        ("Upstream concurrency (AIMD limit and in flight)", "short", [
+            (gauge("cloudproxy_sentry_upstream_concurrency_limit", "upstream"), "limit {{upstream}}"),
+            (gauge("cloudproxy_sentry_upstream_in_flight", "upstream"), "in flight {{upstream}}")]),
+        ("Upstream latency", "s", [
+            (quantile(0.5, "cloudproxy_sentry_upstream_request_duration_seconds", "upstream"), "p50 {{upstream}}"),
+            (quantile(0.99, "cloudproxy_sentry_upstream_request_duration_seconds", "upstream"), "p99 {{upstream}}")]),
+    ]),
+    ("Graphite", [
+        ("Gateway requests by endpoint and status", "reqps", [
+            (rate("cloudproxy_graphite_requests_total", "endpoint, code"), "{{endpoint}} {{code}}")]),
+        ("Points accepted, refusals and bad lines", "ops", [
+            (rate("cloudproxy_graphite_points_accepted_total", "job"), "points accepted"),
+            (rate("cloudproxy_graphite_refusals_total", "reason"), "refused {{reason}}"),
+            (rate("cloudproxy_graphite_bad_lines_total", "reason"), "bad lines {{reason}}")]),
+        ("Points sent per destination", "ops", [
+            (rate("cloudproxy_graphite_destination_sent_points_total", "destination"), "sent {{destination}}"),
+            (rate("cloudproxy_graphite_destination_replayed_points_total", "destination"), "replayed {{destination}}"),
+            (rate("cloudproxy_graphite_destination_dropped_points_total", "destination, reason"), "dropped {{destination}} {{reason}}")]),
+        ("Destination queue, spool and connection", "short", [
+            (gauge("cloudproxy_graphite_destination_queued_points", "destination"), "queued {{destination}}"),
+            (gauge("cloudproxy_graphite_destination_spool_points", "destination"), "spooled {{destination}}"),
+            (f"min by (destination) (cloudproxy_graphite_destination_connected{{{SEL}}})", "connected {{destination}}")]),
+    ]),
+    ("Reverse proxy", [
+        ("Requests by route and status class", "reqps", [
+            (rate("cloudproxy_reverseproxy_requests_total", "route, status_class"), "{{route}} {{status_class}}")]),
+        ("Latency by route", "s", [
+            (quantile(0.5, "cloudproxy_reverseproxy_request_duration_seconds", "route"), "p50 {{route}}"),
+            (quantile(0.99, "cloudproxy_reverseproxy_request_duration_seconds", "route"), "p99 {{route}}")]),
+        ("Cache lookups", "reqps", [
+            (rate("cloudproxy_reverseproxy_cache_lookups_total", "result"), "{{result}}"),
+            (rate("cloudproxy_reverseproxy_cache_store_errors_total", "operation"), "store errors {{operation}}")]),
+        ("Refused: rate limited and backpressure", "reqps", [
+            (rate("cloudproxy_reverseproxy_rate_limited_total", "route"), "rate limited {{route}}"),
+            (rate("cloudproxy_reverseproxy_backpressure_blocked_total", "cause"), "backpressure {{cause}}")]),
+        ("Backpressure window", "short", [
+            (gauge("cloudproxy_reverseproxy_backpressure_window", "pod"), "window {{pod}}"),
+            (gauge("cloudproxy_reverseproxy_backpressure_in_flight", "pod"), "in flight {{pod}}")]),
+        ("Backpressure signals", "short", [
+            (gauge("cloudproxy_reverseproxy_backpressure_allowance", "pod"), "allowance {{pod}}"),
+            (f"max by (query) (cloudproxy_reverseproxy_backpressure_query_firing{{{SEL}}})", "firing {{query}}")]),
+    ]),
 ]
 
 

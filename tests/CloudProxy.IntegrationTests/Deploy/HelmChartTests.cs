@@ -165,10 +165,29 @@ public sealed class HelmChartTests
         Assert.Contains(paths, p => p.Scalar("path") == "/count");
         foreach (var path in paths)
         {
+            // The backend is a rendered Service that has the named port.
             var service = objects.Single(o => o.Kind == "Service" && o.Name == path.Scalar("backend.service.name"));
-            Assert.Equal("http", path.Scalar("backend.service.port.name"));
-            Assert.Equal("http", service.Scalar("spec.ports.0.name"));
+            var ports = service.List("spec.ports").Cast<YamlMappingNode>().Select(p => new K8sObject(p).Scalar("name"));
+            Assert.Contains(path.Scalar("backend.service.port.name"), ports);
         }
+
+        // The reverse proxy's public port is its proxy listener, not the app port with /metrics.
+        var values = Path.Combine(Path.GetTempPath(), $"cloudproxy-values-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(values, "ingress:\n  enabled: true\nservices:\n  reverse-proxy:\n    ingressPaths: [/]\n");
+        IReadOnlyList<K8sObject> proxyObjects;
+        try
+        {
+            proxyObjects = await HelmChart.RenderAsync("-f", values);
+        }
+        finally
+        {
+            File.Delete(values);
+        }
+
+        var proxyPath = Assert.Single(
+            Assert.Single(proxyObjects, o => o.Kind == "Ingress").List("spec.rules.0.http.paths").Cast<YamlMappingNode>().Select(p => new K8sObject(p)),
+            p => p.Scalar("path") == "/");
+        Assert.Equal("proxy", proxyPath.Scalar("backend.service.port.name"));
     }
 
     [Fact]
