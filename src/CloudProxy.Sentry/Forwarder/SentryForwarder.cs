@@ -44,9 +44,12 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         _logger = logger;
         registry.AddBeforeCollectCallback(() =>
         {
+            // Computed at scrape time: limits expire on their own, with no event to update a gauge.
+            var live = limits.Snapshot(time.GetUtcNow());
             foreach (var upstream in _upstreams)
             {
                 metrics.Concurrency(upstream.Upstream.Name, upstream.Limiter.Limit, upstream.Limiter.InFlight);
+                metrics.RateLimitsActive(upstream.Upstream.Name, live.Count(l => l.Upstream == upstream.Upstream.Name));
             }
         });
     }

@@ -26,6 +26,7 @@ public sealed class SentryForwarderMetrics
     private readonly Gauge _limit;
     private readonly Gauge _inFlight;
     private readonly Histogram _latency;
+    private readonly Gauge _rateLimits;
 
     public SentryForwarderMetrics(IMetricFactory factory)
     {
@@ -37,6 +38,7 @@ public sealed class SentryForwarderMetrics
         _inFlight = factory.CreateGauge(SentryMetricNames.InFlight, "Requests in flight per upstream.", ["upstream"]);
         _latency = factory.CreateHistogram(SentryMetricNames.UpstreamLatency, "Seconds per upstream request (answered ones).", ["upstream"],
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
+        _rateLimits = factory.CreateGauge(SentryMetricNames.RateLimitsActive, "Rate limits an upstream announced (429, X-Sentry-Rate-Limits) still in force.", ["upstream"]);
         Requeued = factory.CreateCounter(SentryMetricNames.Requeued, "Envelopes delivered to some upstreams and requeued for the rest.");
         UnknownKind = factory.CreateCounter(SentryMetricNames.EnvelopesDropped, "Envelopes the Sentry forwarder could not read, by reason.", ["reason"]).WithLabels("unknown_kind");
         OgreRequests = factory.CreateCounter(SentryMetricNames.OgreSentryRequests, "ogre: requests sent to upstream Sentry instances.");
@@ -58,6 +60,8 @@ public sealed class SentryForwarderMetrics
     public void Duplicate(string upstream) => _duplicates.WithLabels(upstream).Inc();
 
     public void Latency(string upstream, TimeSpan elapsed) => _latency.WithLabels(upstream).Observe(elapsed.TotalSeconds);
+
+    public void RateLimitsActive(string upstream, int count) => _rateLimits.WithLabels(upstream).Set(count);
 
     public void Concurrency(string upstream, int limit, int inFlight)
     {

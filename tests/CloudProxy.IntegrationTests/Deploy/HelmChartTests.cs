@@ -51,6 +51,17 @@ public sealed class HelmChartTests
         }
     }
 
+    [Theory]
+    [InlineData("sentry-ingress", 100)]
+    [InlineData("sentry-forwarder", 100)]
+    [InlineData("statsd-ingress", 16)]
+    public async Task Sidecars_that_carry_large_bodies_have_dapr_s_4_MB_limit_raised(string service, int atLeastMb)
+    {
+        var annotations = Single(await HelmChart.RenderAsync(), "Deployment", service).Map("spec.template.metadata.annotations");
+        Assert.True(int.Parse(annotations["dapr.io/http-max-request-size"], CultureInfo.InvariantCulture) >= atLeastMb);
+        Assert.Equal(annotations["dapr.io/http-max-request-size"] + "Mi", annotations["dapr.io/max-body-size"]);
+    }
+
     [Fact]
     public async Task Every_pod_runs_as_non_root_on_a_read_only_root_with_a_writable_spool_volume()
     {

@@ -88,6 +88,10 @@ public sealed class SentryUpstreamTests
         Assert.Equal(1, rig.B.Received.Count(r => r.BodyText.Contains(first, StringComparison.Ordinal)));
         Assert.True(await rig.MetricAsync("cloudproxy_sentry_refusals_total", ("reason", "rate_limited")) >= 1);
         Assert.Equal(1, await rig.MetricAsync("cloudproxy_sentry_upstream_requests_total", ("upstream", "a"), ("outcome", "rate_limited")));
+
+        // The limit in force shows on /metrics for "a" only (the dashboard and CloudProxyUpstreamRateLimited read it).
+        Assert.Equal(1, await rig.MetricAsync("cloudproxy_sentry_rate_limits_active", ("upstream", "a")));
+        Assert.Equal(0, await rig.MetricAsync("cloudproxy_sentry_rate_limits_active", ("upstream", "b")));
     }
 
     [Fact]
