@@ -245,6 +245,32 @@ public sealed class HelmChartTests
         }
     }
 
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("kafka")]
+    public async Task Chart_renders_the_same_dapr_components_as_the_components_folder(string broker)
+    {
+        // What `dapr run` loads: components/common plus the broker's folder.
+        var local = Directory.GetFiles(Path.Combine(HelmChart.RepoRoot, "components", "common"), "*.yaml")
+            .Concat(Directory.GetFiles(Path.Combine(HelmChart.RepoRoot, "components", broker), "*.yaml"))
+            .SelectMany(f => HelmChart.Parse(File.ReadAllText(f)))
+            .Where(o => o.Kind == "Component")
+            .ToDictionary(o => o.Name, o => (Type: o.Scalar("spec.type"), Scopes: string.Join(",", o.List("scopes").Select(n => n.ToString()))));
+        var chart = (await HelmChart.RenderAsync("--set", $"broker={broker}"))
+            .Where(o => o.Kind == "Component")
+            .ToDictionary(o => o.Name, o => (Type: o.Scalar("spec.type"), Scopes: string.Join(",", o.List("scopes").Select(n => n.ToString()))));
+
+        Assert.Equal(local.Keys.Order(StringComparer.Ordinal), chart.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, component) in local)
+        {
+            Assert.Equal(component.Type, chart[name].Type);
+        }
+
+        // The rate limit reaches only the reverse proxy, in both.
+        Assert.Equal("reverse-proxy", local["ratelimit"].Scopes);
+        Assert.Equal("reverse-proxy", chart["ratelimit"].Scopes);
+    }
+
     /// <summary>The enabled services of the chart's default values, with their ports.</summary>
     internal static Dictionary<string, int> ChartServices()
     {
