@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
 using System.Text;
+using CloudProxy.Core.Hosting;
 using CloudProxy.Graphite.Ingress;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -20,54 +19,32 @@ namespace CloudProxy.Graphite.Keys;
 /// </summary>
 public sealed partial class GraphiteAdminServer(
     GraphiteKeyStore store, GraphiteKeyCache cache, GraphiteBadLineLog badLines, IOptions<GraphiteOptions> options, ILogger<GraphiteAdminServer> logger)
-    : IHostedService, IAsyncDisposable
+    : SideListener
 {
     private readonly GraphiteGatewayOptions _options = options.Value.Gateway;
-    private WebApplication? _app;
-
-    /// <summary>Where it listens once started (null when off).</summary>
-    public Uri? Address { get; private set; }
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override WebApplication? Build()
     {
         if (string.IsNullOrEmpty(_options.AdminAddress))
         {
-            return;
+            return null;
         }
 
         if (string.IsNullOrEmpty(_options.AdminToken))
         {
             Log.Disabled(logger);
-            return;
+            return null;
         }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         var endPoint = GraphiteOptionsValidator.ParseEndPoint(_options.AdminAddress)!;
         builder.WebHost.ConfigureKestrel(k => k.Listen(endPoint));
-        _app = builder.Build();
-        Map(_app);
-        await _app.StartAsync(cancellationToken);
-        var bound = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        Address = new Uri(bound);
-        Log.Listening(logger, bound);
+        var app = builder.Build();
+        Map(app);
+        return app;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-        }
-    }
+    protected override void OnStarted(Uri address) => Log.Listening(logger, address);
 
     private void Map(WebApplication app)
     {
@@ -123,7 +100,7 @@ public sealed partial class GraphiteAdminServer(
     private static partial class Log
     {
         [LoggerMessage(EventId = GraphiteEventIds.AdminListening, Level = LogLevel.Information, Message = "Graphite admin API on {Address}")]
-        public static partial void Listening(ILogger logger, string address);
+        public static partial void Listening(ILogger logger, Uri address);
 
         [LoggerMessage(EventId = GraphiteEventIds.AdminDisabled, Level = LogLevel.Information, Message = "Graphite admin API off: no CloudProxy:Graphite:Gateway:AdminToken set")]
         public static partial void Disabled(ILogger logger);

@@ -24,46 +24,23 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// </summary>
 public sealed partial class ReverseProxyServer(
     IServiceProvider services, IConfiguration configuration, IOptions<ReverseProxyOptions> options, ServiceRoles roles,
-    IHostEnvironment environment, ILoggerFactory loggerFactory) : IHostedService, IAsyncDisposable
+    IHostEnvironment environment, ILoggerFactory loggerFactory) : SideListener
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ReverseProxyServer>();
-    private WebApplication? _app;
-
-    /// <summary>Where the proxy listens once started (the real port when 0 was asked for), or null when not started.</summary>
-    public Uri? Address { get; private set; }
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override WebApplication? Build()
     {
         var o = options.Value;
         if (!ShouldStart(o))
         {
             Log.NotStarted(_logger);
-            return;
+            return null;
         }
 
         _ = ProxyListenAddress.TryParse(o.Listen, out var endpoint);
-        _app = Build(o, endpoint);
-        await _app.StartAsync(cancellationToken);
-        Address = new Uri(_app.Urls.First());
-        Log.Listening(_logger, Address);
+        return Build(o, endpoint);
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        if (_app is not null)
-        {
-            await _app.StopAsync(cancellationToken);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_app is not null)
-        {
-            await _app.DisposeAsync();
-            _app = null;
-        }
-    }
+    protected override void OnStarted(Uri address) => Log.Listening(_logger, address);
 
     /// <summary>
     /// Named in <c>--services</c>: always. Implied by <c>all</c>: only with something to proxy (a route, a config
