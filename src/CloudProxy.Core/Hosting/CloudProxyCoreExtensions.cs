@@ -32,7 +32,16 @@ public static class CloudProxyCoreExtensions
         // One registry per host, so tests that run several hosts in one process see only their own numbers.
         var registry = Prometheus.Metrics.NewCustomRegistry();
         services.AddSingleton(registry);
-        services.AddSingleton<IMetricFactory>(Prometheus.Metrics.WithCustomRegistry(registry));
+        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
+        if (string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            // prometheus-net's default exemplar (trace and span id of Activity.Current) is built on EVERY Inc,
+            // allocating two hex strings per counter per request on the ingress hot paths. With no trace exporter
+            // this process records no spans for an exemplar to point at, so none are made.
+            factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
+        }
+
+        services.AddSingleton<IMetricFactory>(factory);
         services.AddSingleton<CoreMetrics>();
 
         services.AddSingleton<CoreOptionsValidator>();
