@@ -1,3 +1,4 @@
+using CloudProxy.Core.Metrics;
 using Prometheus;
 
 namespace CloudProxy.Sentry.Ingress;
@@ -24,17 +25,9 @@ public sealed class SentryIngressMetrics
     {
         ArgumentNullException.ThrowIfNull(factory);
         var requests = factory.CreateCounter(SentryMetricNames.Requests, "Sentry ingress requests by endpoint and outcome.", ["endpoint", "outcome"]);
-        _requests = new ICounter[EndpointNames.Length, OutcomeNames.Length];
-        for (var e = 0; e < EndpointNames.Length; e++)
-        {
-            for (var o = 0; o < OutcomeNames.Length; o++)
-            {
-                _requests[e, o] = requests.WithLabels(EndpointNames[e], OutcomeNames[o]);
-            }
-        }
-
+        _requests = LabelledCounters.Grid(requests, EndpointNames, OutcomeNames);
         var refusals = factory.CreateCounter(SentryMetricNames.Refusals, "Sentry ingress requests refused, by reason.", ["reason"]);
-        _refusals = [.. ReasonNames.Select(r => (ICounter)refusals.WithLabels(r))];
+        _refusals = LabelledCounters.Children(refusals, ReasonNames);
         BytesAccepted = factory.CreateCounter(SentryMetricNames.BytesAccepted, "Decompressed Sentry payload bytes handed to the outbox.");
         OgrePutToQueue = factory.CreateCounter(SentryMetricNames.OgrePutToQueue, "ogre: events put in the queue (outbox or spool).");
         OgreFailedPutToQueue = factory.CreateCounter(SentryMetricNames.OgreFailedPutToQueue, "ogre: events that could not be queued (outbox and spool full).");

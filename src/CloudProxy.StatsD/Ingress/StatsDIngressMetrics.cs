@@ -1,3 +1,4 @@
+using CloudProxy.Core.Metrics;
 using Prometheus;
 
 namespace CloudProxy.StatsD.Ingress;
@@ -24,17 +25,9 @@ public sealed class StatsDIngressMetrics
     {
         ArgumentNullException.ThrowIfNull(factory);
         var requests = factory.CreateCounter(StatsDMetricNames.Requests, "StatsD ingress requests by endpoint and outcome.", ["endpoint", "outcome"]);
-        _requests = new ICounter[EndpointNames.Length, OutcomeNames.Length];
-        for (var e = 0; e < EndpointNames.Length; e++)
-        {
-            for (var o = 0; o < OutcomeNames.Length; o++)
-            {
-                _requests[e, o] = requests.WithLabels(EndpointNames[e], OutcomeNames[o]);
-            }
-        }
-
+        _requests = LabelledCounters.Grid(requests, EndpointNames, OutcomeNames);
         var refusals = factory.CreateCounter(StatsDMetricNames.Refusals, "StatsD ingress requests refused, by reason.", ["reason"]);
-        _refusals = [.. ReasonNames.Select(r => (ICounter)refusals.WithLabels(r))];
+        _refusals = LabelledCounters.Children(refusals, ReasonNames);
         LinesAccepted = factory.CreateCounter(StatsDMetricNames.LinesAccepted, "StatsD lines handed to the outbox.");
         SampledOut = factory.CreateCounter(StatsDMetricNames.SampledOut, "Metrics skipped by their sample rate.");
     }
