@@ -26,8 +26,7 @@ THREADS="${THREADS:-2}"
 BATCH_LINES="${BATCH_LINES:-5000}"
 export BATCH_LINES
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 command -v wrk >/dev/null 2>&1 || die "wrk is missing; install it with: apt-get install -y wrk"
 command -v python3 >/dev/null 2>&1 || die "python3 is needed to build the body and read the results"
@@ -45,26 +44,6 @@ bare_bin="bench/GraphiteBare/bin/Release/net10.0/GraphiteBare.dll"
 host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
 
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_http() { # url name pid: up to 30 s
-  local deadline=$((SECONDS + 30))
-  until curl -sf -o /dev/null "$1"; do
-    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up; its log:
-$(tail -20 "$tmp/$2.log")"
-    [ "$SECONDS" -lt "$deadline" ] || die "$2 did not answer $1 within 30 s"
-    sleep 0.2
-  done
-}
 
 start_counter() { # name -> sets counter_pid_<name>, counter_port_<name>
   dotnet "$counter_bin" > "$tmp/$1.jsonl" 2> "$tmp/$1.log" &
@@ -160,7 +139,6 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
-hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 host_hwm="$(hwm "$host_pid")"; bare_hwm="$(hwm "$bare_pid")"
 host_spooled="$(curl -sf "http://127.0.0.1:$host_port/metrics" | awk '$1 ~ /^cloudproxy_graphite_destination_spooled_points_total/ { s += $NF } END { printf "%.0f", s }')"
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"

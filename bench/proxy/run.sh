@@ -25,8 +25,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 BODY_BYTES="${BODY_BYTES:-1024}"
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 # ---------------------------------------------------------------------------------------------
 # Tools and builds
@@ -58,27 +57,7 @@ host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
 # Processes (every one we start is stopped by pid on exit)
 # ---------------------------------------------------------------------------------------------
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
-tmp="$(mktemp -d)"
 chmod 755 "$tmp"   # nginx workers drop root and must read the static files
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_http() { # url name pid: up to 30 s
-  local deadline=$((SECONDS + 30))
-  until curl -sf -o /dev/null "$1"; do
-    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up; its log:
-$(tail -20 "$tmp/$2.log")"
-    [ "$SECONDS" -lt "$deadline" ] || die "$2 did not answer $1 within 30 s"
-    sleep 0.2
-  done
-}
 
 mkdir -p "$tmp/www" "$tmp/nginx"
 head -c "$BODY_BYTES" /dev/zero | tr '\0' 'x' > "$tmp/www/body"
@@ -145,7 +124,6 @@ cmp -s <(curl -sf "http://127.0.0.1:$proxy_port/cached") <(curl -sf "http://127.
 # ---------------------------------------------------------------------------------------------
 # Load
 # ---------------------------------------------------------------------------------------------
-secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; }
 run_wrk() { # label url duration
   local out="$tmp/wrk-$1.txt"
   timeout $(( $(secs "$3") + 60 )) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$3" -s bench/proxy/get.lua "$2" > "$out" 2>&1 \
@@ -174,7 +152,6 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
-hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 nginx_hwm=0
 for p in $(pgrep -P "$nginx_pid" 2>/dev/null) "$nginx_pid"; do nginx_hwm=$((nginx_hwm + $(hwm "$p"))); done
 hits="$(curl -sf "http://127.0.0.1:$host_port/metrics" | awk '$1 ~ /^cloudproxy_reverseproxy_cache_lookups_total\{/ && /result="hit"/ { s += $NF } END { printf "%.0f", s }')"

@@ -37,8 +37,7 @@ SPOOL_DURATION="${SPOOL_DURATION:-10s}"
 PHASES="${PHASES:-ingress,embedded}"
 has_phase() { case ",$PHASES," in *",$1,"*) return 0;; *) return 1;; esac; }
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 if ! command -v wrk >/dev/null 2>&1; then
   [ "$(id -u)" -eq 0 ] || die "wrk is missing; install it with: sudo sh -c 'apt-get update && apt-get install -y wrk'"
@@ -62,30 +61,9 @@ host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
 stub_bin="bench/DaprSidecarStub/bin/Release/net10.0/DaprSidecarStub.dll"
 
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-wait_http() { # url name pid: up to 30 s
-  local deadline=$((SECONDS + 30))
-  until curl -sf -o /dev/null "$1"; do
-    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up; its log:
-$(tail -20 "$tmp/$2.log")"
-    [ "$SECONDS" -lt "$deadline" ] || die "$2 did not answer $1 within 30 s"
-    sleep 0.2
-  done
-}
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; } # utime + stime of a process
 clk_tck="$(getconf CLK_TCK)"
-hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
-secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; }
 : > "$tmp/cpu.jsonl"
 : > "$tmp/results.jsonl"
 : > "$tmp/phases.jsonl"

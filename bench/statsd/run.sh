@@ -32,8 +32,7 @@ BATCH_CONNECTIONS="${BATCH_CONNECTIONS:-$CONNECTIONS}"
 BENCH_SKIP_HOST="${BENCH_SKIP_HOST:-0}"
 export BATCH_LINES
 
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+. bench/lib.sh
 
 # ---------------------------------------------------------------------------------------------
 # Tools and builds
@@ -65,26 +64,6 @@ host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
 # Processes (every one we start is stopped by pid on exit)
 # ---------------------------------------------------------------------------------------------
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-wait_http() { # url name pid: up to 30 s
-  local deadline=$((SECONDS + 30))
-  until curl -sf -o /dev/null "$1"; do
-    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up; its log:
-$(tail -20 "$tmp/$2.log")"
-    [ "$SECONDS" -lt "$deadline" ] || die "$2 did not answer $1 within 30 s"
-    sleep 0.2
-  done
-}
 
 say "starting UDP counter"
 dotnet "$counter_bin" > "$tmp/udp.jsonl" 2> "$tmp/udp.log" &
@@ -150,7 +129,6 @@ fi
 # ---------------------------------------------------------------------------------------------
 # Load
 # ---------------------------------------------------------------------------------------------
-secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; }
 run_wrk() { # label script url duration connections -> appends {"label":..,...} to results
   local out="$tmp/wrk-$1.txt"
   timeout $(( $(secs "$4") + 60 )) wrk -t"$THREADS" -c"$5" -d"$4" -s "bench/statsd/$2" "$3" > "$out" 2>&1 \
@@ -200,7 +178,6 @@ if [ -n "$host_pid" ]; then
 fi
 
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
-hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 host_hwm=0; [ -n "$host_pid" ] && host_hwm="$(hwm "$host_pid")"
 bare_hwm="$(hwm "$bare_pid")"
 

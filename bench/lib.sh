@@ -1,0 +1,29 @@
+# Shared by bench/*/run.sh (sourced after `cd` to the repository root): logging, a temporary folder, the
+# processes a script starts (each stopped by pid on exit), free ports, readiness waits and /proc readings.
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+tmp="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+wait_http() { # url name pid: up to 30 s; the process logs to $tmp/<name>.log
+  local deadline=$((SECONDS + 30))
+  until curl -sf -o /dev/null "$1"; do
+    kill -0 "$3" 2>/dev/null || die "$2 exited during start-up; its log:
+$(tail -20 "$tmp/$2.log")"
+    [ "$SECONDS" -lt "$deadline" ] || die "$2 did not answer $1 within 30 s"
+    sleep 0.2
+  done
+}
+
+hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; } # peak RSS of a process, KiB
+secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; } # wrk duration -> seconds
