@@ -1,7 +1,7 @@
 // A minimal daprd stand-in for bench/sentry/run.sh (ingress-only phase): a gRPC server for the sidecar API
 // from Dapr.Protos (service dapr.proto.runtime.v1.Dapr) over h2c that answers PublishEvent, BulkPublishEvent
 // and BulkPublishEventAlpha1 with success and counts the envelopes (one per single publish, one per bulk
-// entry), and GetState with "no such key". Every other RPC answers Unimplemented, as a sidecar without it would. GET /_count on the second,
+// entry whose event is a CloudProxy envelope, read off the wire by BulkPublishCounter), and GetState with "no such key". Every other RPC answers Unimplemented, as a sidecar without it would. GET /_count on the second,
 // HTTP/1.1 listener returns the counts as JSON. Ports: --grpc-port and --http-port (127.0.0.1 only).
 using System.Globalization;
 using System.Net;

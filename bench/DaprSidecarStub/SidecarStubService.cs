@@ -12,10 +12,12 @@ public sealed class PublishCounts
     private long _bytes;
     private long _bulkCalls;
     private long _singleCalls;
+    private long _malformed;
 
-    public void BulkPublish(int entries, long bytes)
+    public void BulkPublish(int entries, long bytes, int malformed)
     {
         Interlocked.Increment(ref _bulkCalls);
+        Interlocked.Add(ref _malformed, malformed);
         Interlocked.Add(ref _envelopes, entries);
         Interlocked.Add(ref _bytes, bytes);
     }
@@ -33,6 +35,7 @@ public sealed class PublishCounts
         bytes = Interlocked.Read(ref _bytes),
         bulk_calls = Interlocked.Read(ref _bulkCalls),
         single_calls = Interlocked.Read(ref _singleCalls),
+        malformed_entries = Interlocked.Read(ref _malformed),
     };
 }
 
@@ -47,8 +50,8 @@ public class SidecarStubService(PublishCounts counts)
     {
         ArgumentNullException.ThrowIfNull(binder);
         binder.AddMethod(Unary<Autogen.PublishEventRequest, Empty>("PublishEvent"), service is null ? null : service.PublishEvent);
-        binder.AddMethod(Unary<Autogen.BulkPublishRequest, Autogen.BulkPublishResponse>("BulkPublishEvent"), service is null ? null : service.BulkPublishEvent);
-        binder.AddMethod(Unary<Autogen.BulkPublishRequest, Autogen.BulkPublishResponse>("BulkPublishEventAlpha1"), service is null ? null : service.BulkPublishEventAlpha1);
+        binder.AddMethod(BulkCounting("BulkPublishEvent"), service is null ? null : service.BulkPublishEvent);
+        binder.AddMethod(BulkCounting("BulkPublishEventAlpha1"), service is null ? null : service.BulkPublishEventAlpha1);
         binder.AddMethod(Unary<Autogen.GetStateRequest, Autogen.GetStateResponse>("GetState"), service is null ? null : service.GetState);
     }
 
@@ -59,27 +62,36 @@ public class SidecarStubService(PublishCounts counts)
         return Task.FromResult(new Empty());
     }
 
-    public virtual Task<Autogen.BulkPublishResponse> BulkPublishEvent(Autogen.BulkPublishRequest request, ServerCallContext context)
+    public virtual Task<Autogen.BulkPublishResponse> BulkPublishEvent(BulkPublishTally request, ServerCallContext context)
     {
         ArgumentNullException.ThrowIfNull(request);
-        long bytes = 0;
-        foreach (var entry in request.Entries)
-        {
-            bytes += entry.Event.Length;
-        }
-
-        counts.BulkPublish(request.Entries.Count, bytes);
+        counts.BulkPublish(request.Entries, request.Bytes, request.Malformed);
         return Task.FromResult(new Autogen.BulkPublishResponse());
     }
 
     // grpc-dotnet binds by method name, so the alpha RPC needs a method of its own.
-    public virtual Task<Autogen.BulkPublishResponse> BulkPublishEventAlpha1(Autogen.BulkPublishRequest request, ServerCallContext context) =>
+    public virtual Task<Autogen.BulkPublishResponse> BulkPublishEventAlpha1(BulkPublishTally request, ServerCallContext context) =>
         BulkPublishEvent(request, context);
 
     // The ingress reads the shared Sentry rate limits from the state store; an empty state store answers
     // "no such key" with an empty response, as daprd does.
     public virtual Task<Autogen.GetStateResponse> GetState(Autogen.GetStateRequest request, ServerCallContext context) =>
         Task.FromResult(new Autogen.GetStateResponse());
+
+    // Bulk requests are counted straight off the wire (BulkPublishCounter), not parsed into messages.
+    private static Method<BulkPublishTally, Autogen.BulkPublishResponse> BulkCounting(string name)
+    {
+        var service = Autogen.Dapr.Descriptor;
+        _ = service.FindMethodByName(name) ?? throw new InvalidOperationException($"{name} is not part of {service.FullName} in Dapr.Protos");
+        return new Method<BulkPublishTally, Autogen.BulkPublishResponse>(
+            MethodType.Unary,
+            service.FullName,
+            name,
+            Marshallers.Create<BulkPublishTally>(
+                (_, _) => throw new NotSupportedException("the stub only receives bulk requests"),
+                context => BulkPublishCounter.Count(context.PayloadAsReadOnlySequence())),
+            Marshallers.Create<Autogen.BulkPublishResponse>(r => r.ToByteArray(), Autogen.BulkPublishResponse.Parser.ParseFrom));
+    }
 
     private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name)
         where TRequest : class, IMessage<TRequest>

@@ -7,7 +7,7 @@
 #   1. ingress-only (the production shape: the ingress is its own Deployment and only publishes to its Dapr
 #      sidecar): the host runs as --services sentry-ingress --transport dapr against bench/DaprSidecarStub,
 #      a gRPC daprd stand-in (Dapr.Protos service definition) that answers every publish at once and counts
-#      the envelopes. Reports the host/bare ratio, the share of accepted envelopes the stub counted, peak RSS.
+#      the envelopes off the wire (it does not parse them into messages: daprd's work is not the host's). Reports the host/bare ratio, the share of accepted envelopes the stub counted, peak RSS.
 #   2. embedded (end-to-end delivery): an HTTP counter (bench/HttpCounter) stands in for an upstream Sentry
 #      that keeps up, and the host (embedded transport, --services sentry-ingress,sentry-forwarder) validates,
 #      spools AND forwards every envelope to it over HTTP in one process on the same cores.
@@ -145,8 +145,9 @@ if has_phase ingress; then
   ing_accepted="$(metric ogre_put_to_queue_total)"
   drain_start=$SECONDS
   ing_published="$(drained 120)"
-  printf '{"phase":"ingress","accepted":%s,"delivered":%s,"drain_secs":%s,"publish_errors":%s,"spool_left":%s,"host_hwm":%s,"sink_hwm":%s,"bare_hwm":%s}\n' \
-    "$ing_accepted" "$ing_published" "$((SECONDS - drain_start))" "$(metric cloudproxy_dapr_publish_errors_total)" \
+  ing_malformed="$(curl -sf "http://127.0.0.1:$stub_http_port/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["malformed_entries"])')"
+  printf '{"phase":"ingress","accepted":%s,"delivered":%s,"malformed":%s,"drain_secs":%s,"publish_errors":%s,"spool_left":%s,"host_hwm":%s,"sink_hwm":%s,"bare_hwm":%s}\n' \
+    "$ing_accepted" "$ing_published" "$ing_malformed" "$((SECONDS - drain_start))" "$(metric cloudproxy_dapr_publish_errors_total)" \
     "$(metric cloudproxy_core_spool_envelopes)" "$(hwm "$host_pid")" "$(hwm "$stub_pid")" "$(hwm "$bare_pid")" >> "$tmp/phases.jsonl"
   grep -q '^fail\|^crit' "$tmp/host-ingress.log" && say "ingress host logged errors: $(grep -c '^fail\|^crit' "$tmp/host-ingress.log")"
   stop_host
@@ -280,14 +281,16 @@ if "ingress" in phases:
     w("")
     w("The host validates, answers and spools every envelope, and its publisher hands them to a Dapr sidecar stand-in")
     w("(bench/DaprSidecarStub: the \`dapr.proto.runtime.v1.Dapr\` gRPC service from Dapr.Protos over h2c, answering every")
-    w("publish at once and counting bulk entries). No forwarding happens in this process, as in the ingress Deployment.")
+    w("publish at once and counting bulk entries straight off the wire). No forwarding happens in this process, as in the")
+    w("ingress Deployment.")
     line, effline = rounds_table("ingress", "sidecar stub")
     summary.append(f"- **ingress-only** throughput: {line}")
     if effline:
         summary.append(f"  - {effline}")
     summary.append(f"  - published share: the stub counted {int(p['delivered']):,} of {int(p['accepted']):,} accepted envelopes "
                    f"({share(int(p['delivered']), int(p['accepted']))}) {p['drain_secs']} s after the load stopped; "
-                   f"publish errors {int(p['publish_errors']):,}, spool left {int(p['spool_left']):,}")
+                   f"entries that were not an envelope {int(p['malformed']):,}; publish errors {int(p['publish_errors']):,}, "
+                   f"spool left {int(p['spool_left']):,}")
     summary.append(f"  - peak RSS (VmHWM): host {mib(p['host_hwm'])}, sidecar stub {mib(p['sink_hwm'])}, bare {mib(p['bare_hwm'])}")
 
 if "embedded" in phases:
