@@ -58,4 +58,47 @@ public class EnvelopeCodecTests
         Assert.Throws<EnvelopeFormatException>(() => EnvelopeCodec.Decode(bytes.AsMemory(0, bytes.Length - 1)));
         Assert.Throws<EnvelopeFormatException>(() => EnvelopeCodec.Decode(bytes.Concat(new byte[] { 0 }).ToArray()));
     }
+
+    [Fact]
+    public void The_layout_is_the_documented_one_byte_for_byte()
+    {
+        // Spooled envelopes outlive a release: the layout must not drift. Version, topic "t", kind "k", null key,
+        // received-at 1 ms, null traceparent/tracestate, one header ("a" = "é", two UTF-8 bytes), payload {7}.
+        var bytes = EnvelopeCodec.Encode(new Envelope
+        {
+            Topic = "t",
+            Kind = "k",
+            ReceivedAt = DateTimeOffset.FromUnixTimeMilliseconds(1),
+            Headers = new Dictionary<string, string> { ["a"] = "é" },
+            Payload = new byte[] { 7 },
+        });
+
+        byte[] expected =
+        [
+            1,
+            1, 0, (byte)'t',
+            1, 0, (byte)'k',
+            0xFF, 0xFF,
+            1, 0, 0, 0, 0, 0, 0, 0,
+            0xFF, 0xFF,
+            0xFF, 0xFF,
+            1, 0,
+            1, 0, (byte)'a', 2, 0, 0xC3, 0xA9,
+            1, 0, 0, 0, 7,
+        ];
+        Assert.Equal(expected, bytes);
+        Assert.Equal(expected.Length, EnvelopeCodec.GetEncodedLength(EnvelopeCodec.Decode(bytes)));
+    }
+
+    [Fact]
+    public void A_string_field_over_the_u16_limit_or_a_wrong_sized_destination_is_refused()
+    {
+        var huge = new Envelope { Topic = "t", Kind = "k", Headers = new Dictionary<string, string> { ["h"] = new string('x', 65_535) } };
+        Assert.Throws<ArgumentException>(() => EnvelopeCodec.Encode(huge));
+
+        var small = new Envelope { Topic = "t", Kind = "k" };
+        var length = EnvelopeCodec.GetEncodedLength(small);
+        Assert.Throws<ArgumentException>(() => EnvelopeCodec.Encode(small, new byte[length + 1]));
+        EnvelopeCodec.Encode(small, new byte[length]);
+    }
 }

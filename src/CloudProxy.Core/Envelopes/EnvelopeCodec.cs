@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -15,43 +14,63 @@ public static class EnvelopeCodec
 {
     private const ushort NullString = ushort.MaxValue;
 
+    /// <summary>Encodes into one array of exactly <see cref="GetEncodedLength"/> bytes (one allocation, one pass).</summary>
     public static byte[] Encode(Envelope envelope)
     {
-        ArgumentNullException.ThrowIfNull(envelope);
-        var writer = new ArrayBufferWriter<byte>(envelope.Size + 64);
-        Encode(envelope, writer);
-        return writer.WrittenSpan.ToArray();
+        var bytes = new byte[GetEncodedLength(envelope)];
+        Encode(envelope, bytes);
+        return bytes;
     }
 
-    public static void Encode(Envelope envelope, IBufferWriter<byte> writer)
+    /// <summary>The length of the encoded form; checks the limits the format sets.</summary>
+    /// <exception cref="ArgumentException">A string field is longer than 65,534 UTF-8 bytes, or there are too many headers.</exception>
+    public static int GetEncodedLength(Envelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        ArgumentNullException.ThrowIfNull(writer);
-        writer.GetSpan(1)[0] = Envelope.CurrentFormatVersion;
-        writer.Advance(1);
-        WriteString(writer, envelope.Topic);
-        WriteString(writer, envelope.Kind);
-        WriteString(writer, envelope.Key);
-        BinaryPrimitives.WriteInt64LittleEndian(writer.GetSpan(8), envelope.ReceivedAt.ToUnixTimeMilliseconds());
-        writer.Advance(8);
-        WriteString(writer, envelope.TraceParent);
-        WriteString(writer, envelope.TraceState);
         if (envelope.Headers.Count > ushort.MaxValue - 1)
         {
             throw new ArgumentException("Too many headers in envelope.", nameof(envelope));
         }
 
-        BinaryPrimitives.WriteUInt16LittleEndian(writer.GetSpan(2), (ushort)envelope.Headers.Count);
-        writer.Advance(2);
+        var length = 1 + StringLength(envelope.Topic) + StringLength(envelope.Kind) + StringLength(envelope.Key) + 8
+            + StringLength(envelope.TraceParent) + StringLength(envelope.TraceState) + 2;
         foreach (var (name, value) in envelope.Headers)
         {
-            WriteString(writer, name);
-            WriteString(writer, value);
+            length += StringLength(name) + StringLength(value);
         }
 
-        BinaryPrimitives.WriteInt32LittleEndian(writer.GetSpan(4), envelope.Payload.Length);
-        writer.Advance(4);
-        writer.Write(envelope.Payload.Span);
+        return length + 4 + envelope.Payload.Length;
+    }
+
+    /// <summary>Writes the encoded form into <paramref name="destination"/>, which must be exactly <see cref="GetEncodedLength"/> bytes.</summary>
+    public static void Encode(Envelope envelope, Span<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        if (destination.Length != GetEncodedLength(envelope))
+        {
+            throw new ArgumentException("The destination is not the envelope's encoded length.", nameof(destination));
+        }
+
+        var pos = 0;
+        destination[pos++] = Envelope.CurrentFormatVersion;
+        WriteString(destination, ref pos, envelope.Topic);
+        WriteString(destination, ref pos, envelope.Kind);
+        WriteString(destination, ref pos, envelope.Key);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[pos..], envelope.ReceivedAt.ToUnixTimeMilliseconds());
+        pos += 8;
+        WriteString(destination, ref pos, envelope.TraceParent);
+        WriteString(destination, ref pos, envelope.TraceState);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[pos..], (ushort)envelope.Headers.Count);
+        pos += 2;
+        foreach (var (name, value) in envelope.Headers)
+        {
+            WriteString(destination, ref pos, name);
+            WriteString(destination, ref pos, value);
+        }
+
+        BinaryPrimitives.WriteInt32LittleEndian(destination[pos..], envelope.Payload.Length);
+        pos += 4;
+        envelope.Payload.Span.CopyTo(destination[pos..]);
     }
 
     /// <summary>Reads an envelope; the payload is a slice of <paramref name="data"/>, not a copy.</summary>
@@ -110,25 +129,31 @@ public static class EnvelopeCodec
         };
     }
 
-    private static void WriteString(IBufferWriter<byte> writer, string? value)
+    private static int StringLength(string? value)
     {
         if (value is null)
         {
-            BinaryPrimitives.WriteUInt16LittleEndian(writer.GetSpan(2), NullString);
-            writer.Advance(2);
-            return;
+            return 2;
         }
 
         var byteCount = Encoding.UTF8.GetByteCount(value);
-        if (byteCount >= NullString)
+        return byteCount < NullString
+            ? 2 + byteCount
+            : throw new ArgumentException("Envelope string field longer than 65534 bytes.", nameof(value));
+    }
+
+    private static void WriteString(Span<byte> destination, ref int pos, string? value)
+    {
+        if (value is null)
         {
-            throw new ArgumentException("Envelope string field longer than 65534 bytes.", nameof(value));
+            BinaryPrimitives.WriteUInt16LittleEndian(destination[pos..], NullString);
+            pos += 2;
+            return;
         }
 
-        var span = writer.GetSpan(2 + byteCount);
-        BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)byteCount);
-        Encoding.UTF8.GetBytes(value, span[2..]);
-        writer.Advance(2 + byteCount);
+        var written = Encoding.UTF8.GetBytes(value, destination[(pos + 2)..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(destination[pos..], (ushort)written);
+        pos += 2 + written;
     }
 
     private static string? ReadString(ReadOnlySpan<byte> span, ref int pos)
