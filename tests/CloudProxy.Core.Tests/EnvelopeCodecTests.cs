@@ -91,14 +91,16 @@ public class EnvelopeCodecTests
     }
 
     [Fact]
-    public void A_string_field_over_the_u16_limit_or_a_wrong_sized_destination_is_refused()
+    public void A_string_field_over_the_u16_limit_or_a_short_destination_is_refused()
     {
         var huge = new Envelope { Topic = "t", Kind = "k", Headers = new Dictionary<string, string> { ["h"] = new string('x', 65_535) } };
         Assert.Throws<ArgumentException>(() => EnvelopeCodec.Encode(huge));
 
         var small = new Envelope { Topic = "t", Kind = "k" };
         var length = EnvelopeCodec.GetEncodedLength(small);
-        Assert.Throws<ArgumentException>(() => EnvelopeCodec.Encode(small, new byte[length + 1]));
-        EnvelopeCodec.Encode(small, new byte[length]);
+        Assert.ThrowsAny<ArgumentException>(() => EnvelopeCodec.Encode(small, new byte[length - 1]));
+        var roomy = new byte[length + 5];
+        Assert.Equal(length, EnvelopeCodec.Encode(small, roomy));
+        Assert.Equal(EnvelopeCodec.Encode(small), roomy[..length]);
     }
 }

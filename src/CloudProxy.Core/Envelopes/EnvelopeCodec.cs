@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Text;
 
 namespace CloudProxy.Core.Envelopes;
@@ -18,7 +19,8 @@ public static class EnvelopeCodec
     public static byte[] Encode(Envelope envelope)
     {
         var bytes = new byte[GetEncodedLength(envelope)];
-        Encode(envelope, bytes);
+        var written = Encode(envelope, bytes);
+        Debug.Assert(written == bytes.Length, "GetEncodedLength and Encode disagree");
         return bytes;
     }
 
@@ -42,15 +44,14 @@ public static class EnvelopeCodec
         return length + 4 + envelope.Payload.Length;
     }
 
-    /// <summary>Writes the encoded form into <paramref name="destination"/>, which must be exactly <see cref="GetEncodedLength"/> bytes.</summary>
-    public static void Encode(Envelope envelope, Span<byte> destination)
+    /// <summary>
+    /// Writes the encoded form into <paramref name="destination"/>, which must hold <see cref="GetEncodedLength"/>
+    /// bytes (a shorter one throws an <see cref="ArgumentException"/>); returns the number of bytes written.
+    /// </summary>
+    public static int Encode(Envelope envelope, Span<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        if (destination.Length != GetEncodedLength(envelope))
-        {
-            throw new ArgumentException("The destination is not the envelope's encoded length.", nameof(destination));
-        }
-
+        ArgumentOutOfRangeException.ThrowIfZero(destination.Length, nameof(destination));
         var pos = 0;
         destination[pos++] = Envelope.CurrentFormatVersion;
         WriteString(destination, ref pos, envelope.Topic);
@@ -71,6 +72,7 @@ public static class EnvelopeCodec
         BinaryPrimitives.WriteInt32LittleEndian(destination[pos..], envelope.Payload.Length);
         pos += 4;
         envelope.Payload.Span.CopyTo(destination[pos..]);
+        return pos + envelope.Payload.Length;
     }
 
     /// <summary>Reads an envelope; the payload is a slice of <paramref name="data"/>, not a copy.</summary>
@@ -152,6 +154,11 @@ public static class EnvelopeCodec
         }
 
         var written = Encoding.UTF8.GetBytes(value, destination[(pos + 2)..]);
+        if (written >= NullString)
+        {
+            throw new ArgumentException("Envelope string field longer than 65534 bytes.", nameof(value));
+        }
+
         BinaryPrimitives.WriteUInt16LittleEndian(destination[pos..], (ushort)written);
         pos += 2 + written;
     }

@@ -75,32 +75,32 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             return [];
         }
 
-        var events = new ByteString[batch.Count];
+        // Measured once: bulk requests are cut by these lengths and the envelopes encoded into the request itself.
+        var lengths = new int[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
-            // The array is ours and never touched again, so wrapping it without a copy is safe.
-            events[i] = UnsafeByteOperations.UnsafeWrap(EnvelopeCodec.Encode(batch[i]));
+            lengths[i] = EnvelopeCodec.GetEncodedLength(batch[i]);
         }
 
         var failed = new List<int>();
         var progress = new Progress();
         if (_transport.BulkPublish)
         {
-            await PublishBulkAsync(topic, batch, events, failed, progress, cancellationToken);
+            await PublishBulkAsync(topic, batch, lengths, failed, progress, cancellationToken);
         }
 
-        if (progress.Next < events.Length)
+        if (progress.Next < batch.Count)
         {
-            await PublishSinglyAsync(topic, batch, events, failed, progress, cancellationToken);
+            await PublishSinglyAsync(topic, batch, failed, progress, cancellationToken);
         }
 
         return failed;
     }
 
     private async Task PublishBulkAsync(
-        string topic, IReadOnlyList<Envelope> batch, ByteString[] events, List<int> failed, Progress progress, CancellationToken cancellationToken)
+        string topic, IReadOnlyList<Envelope> batch, int[] lengths, List<int> failed, Progress progress, CancellationToken cancellationToken)
     {
-        while (progress.Next < events.Length)
+        while (progress.Next < lengths.Length)
         {
             var api = BulkApi;
             if (api == BulkPublishApi.None)
@@ -109,27 +109,16 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             }
 
             var start = progress.Next;
-            var end = ChunkEnd(events, start, _options.BulkPublishMaxBytes);
-            var request = new Autogen.BulkPublishRequest { PubsubName = _transport.PubSubName, Topic = topic };
-            for (var i = start; i < end; i++)
-            {
-                request.Entries.Add(new Autogen.BulkPublishRequestEntry
-                {
-                    EntryId = i.ToString(CultureInfo.InvariantCulture),
-                    Event = events[i],
-                    ContentType = ContentType,
-                });
-            }
+            var end = ChunkEnd(lengths, start, _options.BulkPublishMaxBytes);
+            var request = new BulkPublishEnvelopes(_transport.PubSubName, topic, batch, lengths, start, end);
 
+            // BulkPublishEventAlpha1 is obsolete in the protos, yet the only bulk RPC of runtimes before BulkPublishEvent.
+            var method = api == BulkPublishApi.Stable ? BulkPublishWire.Stable : BulkPublishWire.Alpha1;
             using var activity = StartBulkActivity(topic, batch, start, end);
             var options = CreateCallOptions(activity, envelope: null, cancellationToken);
             try
             {
-                var response = api == BulkPublishApi.Stable
-                    ? await _sidecar.Client.BulkPublishEventAsync(request, options)
-#pragma warning disable CS0612 // Obsolete in the protos, yet the only bulk RPC of runtimes before BulkPublishEvent.
-                    : await _sidecar.Client.BulkPublishEventAlpha1Async(request, options);
-#pragma warning restore CS0612
+                var response = await _sidecar.Invoker.AsyncUnaryCall(method, host: null, options, request);
                 progress.Reached = true;
                 var failedHere = CollectFailedEntries(topic, response, start, end, failed);
                 _metrics.PublishEnvelopes.WithLabels("bulk", "published").Inc(end - start - failedHere);
@@ -149,7 +138,7 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             catch (RpcException ex) when (IsUnreachable(ex.StatusCode))
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Status.Detail);
-                OnUnreachable(ex, progress, "bulk", failed, events.Length);
+                OnUnreachable(ex, progress, "bulk", failed, lengths.Length);
                 return;
             }
             catch (RpcException ex)
@@ -167,15 +156,16 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
     }
 
     private async Task PublishSinglyAsync(
-        string topic, IReadOnlyList<Envelope> batch, ByteString[] events, List<int> failed, Progress progress, CancellationToken cancellationToken)
+        string topic, IReadOnlyList<Envelope> batch, List<int> failed, Progress progress, CancellationToken cancellationToken)
     {
-        for (var i = progress.Next; i < events.Length; i++)
+        for (var i = progress.Next; i < batch.Count; i++)
         {
             var request = new Autogen.PublishEventRequest
             {
                 PubsubName = _transport.PubSubName,
                 Topic = topic,
-                Data = events[i],
+                // The array is ours and never touched again, so wrapping it without a copy is safe.
+                Data = UnsafeByteOperations.UnsafeWrap(EnvelopeCodec.Encode(batch[i])),
                 DataContentType = ContentType,
             };
 
@@ -192,7 +182,7 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Status.Detail);
                 progress.Next = i;
-                OnUnreachable(ex, progress, "single", failed, events.Length);
+                OnUnreachable(ex, progress, "single", failed, batch.Count);
                 return;
             }
             catch (RpcException ex)
@@ -282,23 +272,24 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
 
     private static Activity? StartBulkActivity(string topic, IReadOnlyList<Envelope> batch, int start, int end)
     {
-        if (!CloudProxyTelemetry.Source.HasListeners())
+        var activity = StartActivity(topic, default, links: null, end - start);
+        if (activity is not { IsAllDataRequested: true })
         {
-            return null;
+            // Not recorded (propagation only, or no listener): links would be parsed for nobody.
+            return activity;
         }
 
         // One span for the request, linked to each distinct trace it carries (OpenTelemetry's batch publish model).
-        var links = new List<ActivityLink>();
         var seen = new HashSet<ActivityTraceId>();
-        for (var i = start; i < end && links.Count < MaxLinks; i++)
+        for (var i = start; i < end && seen.Count < MaxLinks; i++)
         {
             if (TryParseContext(batch[i], out var context) && seen.Add(context.TraceId))
             {
-                links.Add(new ActivityLink(context));
+                activity.AddLink(new ActivityLink(context));
             }
         }
 
-        return StartActivity(topic, default, links, end - start);
+        return activity;
     }
 
     private static Activity? StartActivity(string topic, ActivityContext parent, IEnumerable<ActivityLink>? links, int count)
@@ -317,13 +308,13 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             && ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out context);
     }
 
-    private static int ChunkEnd(ByteString[] events, int start, int maxBytes)
+    private static int ChunkEnd(int[] lengths, int start, int maxBytes)
     {
         var end = start + 1;
-        long bytes = events[start].Length + EntryOverheadBytes;
-        while (end < events.Length && bytes + events[end].Length + EntryOverheadBytes <= maxBytes)
+        long bytes = lengths[start] + EntryOverheadBytes;
+        while (end < lengths.Length && bytes + lengths[end] + EntryOverheadBytes <= maxBytes)
         {
-            bytes += events[end].Length + EntryOverheadBytes;
+            bytes += lengths[end] + EntryOverheadBytes;
             end++;
         }
 

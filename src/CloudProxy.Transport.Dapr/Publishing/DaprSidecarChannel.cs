@@ -34,12 +34,16 @@ public sealed class DaprSidecarChannel : IDisposable
             DisposeHttpClient = true,
             ThrowOperationCanceledOnCancellation = true,
         });
-        Client = new Autogen.Dapr.DaprClient(_channel);
+        Invoker = _channel.CreateCallInvoker();
+        Client = new Autogen.Dapr.DaprClient(Invoker);
     }
 
     public Uri Endpoint { get; }
 
     internal Autogen.Dapr.DaprClient Client { get; }
+
+    /// <summary>For calls with marshallers of our own (<see cref="BulkPublishWire"/>).</summary>
+    internal CallInvoker Invoker { get; }
 
     /// <summary>Builds the channel from configuration (environment variables included), as the Dapr SDK does.</summary>
     public static DaprSidecarChannel FromConfiguration(IConfiguration configuration, TimeSpan connectTimeout) =>
