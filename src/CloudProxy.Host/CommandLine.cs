@@ -150,7 +150,7 @@ public static class CommandLine
         text.AppendLine();
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
-        text.AppendLine("  CloudProxy:Outbox     Capacity, MaxBytes, BatchSize, DrainTimeoutSeconds, MaxBackoffSeconds");
+        text.AppendLine("  CloudProxy:Outbox     Capacity, MaxBytes, BatchSize, LingerMilliseconds, DrainTimeoutSeconds, MaxBackoffSeconds");
         text.AppendLine("  CloudProxy:Spool      Enabled, Path, MaxBytes");
         text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs, StateStoreName");
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");

@@ -30,8 +30,12 @@ public sealed class SinkHandler(string topic) : IEnvelopeHandler
 
     public ConcurrentQueue<string> Received { get; } = new();
 
+    /// <summary>How many envelopes each delivery call carried, in order.</summary>
+    public ConcurrentQueue<int> BatchSizes { get; } = new();
+
     public ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
     {
+        BatchSizes.Enqueue(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
             if (Down)

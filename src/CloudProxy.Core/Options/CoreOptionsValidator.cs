@@ -17,6 +17,7 @@ public sealed class CoreOptionsValidator :
         Require(errors, options.Capacity > 0, $"{s}:Capacity must be at least 1 (got {options.Capacity})");
         Require(errors, options.MaxBytes > 0, $"{s}:MaxBytes must be at least 1 (got {options.MaxBytes})");
         Require(errors, options.BatchSize is > 0 and <= 100_000, $"{s}:BatchSize must be between 1 and 100000 (got {options.BatchSize})");
+        Require(errors, options.LingerMilliseconds is >= 0 and <= 60_000, $"{s}:LingerMilliseconds must be between 0 and 60000 (got {options.LingerMilliseconds})");
         Require(errors, options.DrainTimeoutSeconds is > 0 and <= 300, $"{s}:DrainTimeoutSeconds must be in (0, 300] (got {options.DrainTimeoutSeconds})");
         Require(errors, options.MaxBackoffSeconds is >= 0.1 and <= 600, $"{s}:MaxBackoffSeconds must be in [0.1, 600] (got {options.MaxBackoffSeconds})");
         return Result(errors);

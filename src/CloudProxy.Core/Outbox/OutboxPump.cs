@@ -18,6 +18,7 @@ public sealed partial class OutboxPump : BackgroundService
 {
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LingerStep = TimeSpan.FromMilliseconds(1);
 
     private readonly Outbox _outbox;
     private readonly ISpool _spool;
@@ -83,7 +84,7 @@ public sealed partial class OutboxPump : BackgroundService
     /// <summary>One step: held envelopes, else a memory batch, else a spool batch. False when idle.</summary>
     private async Task<bool> PumpOnceAsync(CancellationToken cancellationToken)
     {
-        var batch = TakeMemoryBatch();
+        var batch = await TakeLingeringBatchAsync(cancellationToken);
         if (batch.Count > 0)
         {
             await PublishMemoryBatchAsync(batch, cancellationToken);
@@ -116,6 +117,32 @@ public sealed partial class OutboxPump : BackgroundService
 
         _spool.Delete(done);
         return true;
+    }
+
+    /// <summary>
+    /// A batch short of <see cref="OutboxOptions.BatchSize"/> waits up to <see cref="OutboxOptions.LingerMilliseconds"/>
+    /// for company (Kafka's linger.ms): under load that turns many small publish calls into few large ones, each
+    /// of which costs both this process and the sidecar a fixed price; when idle it costs one envelope a few
+    /// milliseconds. It stops waiting as soon as enough envelopes are waiting to fill the batch.
+    /// </summary>
+    private async Task<List<Envelope>> TakeLingeringBatchAsync(CancellationToken cancellationToken)
+    {
+        var batch = TakeMemoryBatch();
+        if (batch.Count == 0 || batch.Count >= _options.BatchSize || _options.LingerMilliseconds <= 0)
+        {
+            return batch;
+        }
+
+        // Held, not local: if shutdown cancels the wait, DrainAsync still finds these envelopes.
+        _held = batch;
+        var started = _time.GetTimestamp();
+        var linger = TimeSpan.FromMilliseconds(_options.LingerMilliseconds);
+        while (_outbox.Count < _options.BatchSize - batch.Count && _time.GetElapsedTime(started) < linger)
+        {
+            await Task.Delay(LingerStep, _time, cancellationToken);
+        }
+
+        return TakeMemoryBatch();
     }
 
     private List<Envelope> TakeMemoryBatch()

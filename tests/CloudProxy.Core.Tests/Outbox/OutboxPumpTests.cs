@@ -23,6 +23,39 @@ public class OutboxPumpTests
     }
 
     [Fact]
+    public async Task A_short_batch_lingers_for_company_and_goes_out_as_one()
+    {
+        // A long linger makes the timing plain: the nine late envelopes join the first one's batch.
+        await using var pipeline = await PipelineHarness.StartAsync(settings: [("CloudProxy:Outbox:LingerMilliseconds", "1000")]);
+        pipeline.Outbox.TryEnqueue(PipelineHarness.Make("first"));
+        await Task.Delay(200);
+        for (var i = 0; i < 9; i++)
+        {
+            pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"late{i}"));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count >= 10));
+        Assert.Equal([10], pipeline.Sink.BatchSizes);
+    }
+
+    [Fact]
+    public async Task A_full_batch_does_not_wait_out_the_linger()
+    {
+        // With a minute of linger, only "the batch is full" explains a delivery within Eventually's 15 s.
+        await using var pipeline = await PipelineHarness.StartAsync(settings:
+            [("CloudProxy:Outbox:LingerMilliseconds", "60000"), ("CloudProxy:Outbox:BatchSize", "5")]);
+        pipeline.Outbox.TryEnqueue(PipelineHarness.Make("first"));
+        await Task.Delay(100);
+        for (var i = 0; i < 4; i++)
+        {
+            pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"more{i}"));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count >= 5), "the full batch waited for the linger to end");
+        Assert.Equal([5], pipeline.Sink.BatchSizes);
+    }
+
+    [Fact]
     public async Task Forwarder_down_spools_then_replays_everything_exactly_once_when_it_returns()
     {
         var sink = new SinkHandler("t") { Down = true };
