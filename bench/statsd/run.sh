@@ -281,7 +281,7 @@ for s in summary:
     w(f"- {s}")
 w("")
 w("Reproduce: \`bench/statsd/run.sh\` (ROUNDS=$ROUNDS DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS "
-  "BATCH_ROUNDS=$BATCH_ROUNDS BATCH_LINES=$BATCH_LINES). Numbers on a shared 2-core machine move by several percent "
+  "BATCH_ROUNDS=$BATCH_ROUNDS BATCH_LINES=$BATCH_LINES HOST_ARGS=\"${HOST_ARGS:-}\"). Numbers on a shared 2-core machine move by several percent "
   "between runs; the ratio, measured in the same run with alternating order, is the figure to compare.")
 open(out, "w").write("\n".join(L) + "\n")
 PY
