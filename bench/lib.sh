@@ -27,3 +27,18 @@ $(tail -20 "$tmp/$2.log")"
 
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; } # peak RSS of a process, KiB
 secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; } # wrk duration -> seconds
+
+need_tools() { # command:debian-package ...: installs what is missing (as root, from Debian), else says how
+  local missing=() spec
+  for spec in "$@"; do
+    command -v "${spec%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${spec%%:*}" ] || missing+=("${spec#*:}")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; install with: sudo sh -c 'apt-get update && apt-get install -y ${missing[*]}'"
+    say "installing ${missing[*]} (apt)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed to read the results"
+  command -v curl >/dev/null 2>&1 || die "curl is needed to wait for the servers"
+}

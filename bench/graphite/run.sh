@@ -28,9 +28,7 @@ export BATCH_LINES
 
 . bench/lib.sh
 
-command -v wrk >/dev/null 2>&1 || die "wrk is missing; install it with: apt-get install -y wrk"
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to build the body and read the results"
-command -v curl >/dev/null 2>&1 || die "curl is needed to wait for the servers"
+need_tools wrk:wrk
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then

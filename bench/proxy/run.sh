@@ -30,18 +30,8 @@ BODY_BYTES="${BODY_BYTES:-1024}"
 # ---------------------------------------------------------------------------------------------
 # Tools and builds
 # ---------------------------------------------------------------------------------------------
-missing=()
-command -v wrk >/dev/null 2>&1 || missing+=(wrk)
-[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
-if [ "${#missing[@]}" -gt 0 ]; then
-  [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}; install with: sudo sh -c 'apt-get update && apt-get install -y ${missing[*]}'"
-  say "installing ${missing[*]} (apt)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+need_tools wrk:wrk nginx:nginx-light
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to read the results"
-command -v curl >/dev/null 2>&1 || die "curl is needed to wait for the servers"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then

@@ -41,14 +41,7 @@ has_phase() { case ",$PHASES," in *",$1,"*) return 0;; *) return 1;; esac; }
 
 . bench/lib.sh
 
-if ! command -v wrk >/dev/null 2>&1; then
-  [ "$(id -u)" -eq 0 ] || die "wrk is missing; install it with: sudo sh -c 'apt-get update && apt-get install -y wrk'"
-  say "installing wrk (apt)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
-fi
-command -v python3 >/dev/null 2>&1 || die "python3 is needed to read the results"
-command -v curl >/dev/null 2>&1 || die "curl is needed to wait for the servers"
+need_tools wrk:wrk
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
