@@ -28,6 +28,15 @@ public sealed class SinkHandler(string topic) : IEnvelopeHandler
         set => _down = value;
     }
 
+    /// <summary>While set, envelopes whose text starts with it are answered Retry (one upstream of several down).</summary>
+    public string? DeferPrefix
+    {
+        get => Volatile.Read(ref _deferPrefix);
+        set => Volatile.Write(ref _deferPrefix, value);
+    }
+
+    private string? _deferPrefix;
+
     public ConcurrentQueue<string> Received { get; } = new();
 
     /// <summary>How many envelopes each delivery call carried, in order.</summary>
@@ -45,6 +54,12 @@ public sealed class SinkHandler(string topic) : IEnvelopeHandler
             }
 
             var text = System.Text.Encoding.UTF8.GetString(batch[i].Payload.Span);
+            if (DeferPrefix is { } prefix && text.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                outcomes[i] = DeliveryOutcome.Retry;
+                continue;
+            }
+
             if (text.StartsWith("poison", StringComparison.Ordinal))
             {
                 outcomes[i] = DeliveryOutcome.Drop;

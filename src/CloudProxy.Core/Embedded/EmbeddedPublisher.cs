@@ -21,6 +21,9 @@ public sealed class EmbeddedPublisher : IEnvelopePublisher
         _time = time;
     }
 
+    /// <summary>A Retry from a forwarder is a deferral: the call itself cannot fail to arrive.</summary>
+    public bool FailuresAreDeferrals => true;
+
     public async Task<IReadOnlyList<int>> PublishAsync(string topic, IReadOnlyList<Envelope> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);

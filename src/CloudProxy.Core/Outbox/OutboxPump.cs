@@ -10,9 +10,12 @@ namespace CloudProxy.Core.Outbox;
 
 /// <summary>
 /// The single reader of the outbox and the spool. Publishes memory first, then replays the spool when memory
-/// is empty. A failed publish moves the batch to the spool and backs off exponentially; while failing, the
-/// outbox spills new envelopes straight to disk. At shutdown it publishes what it can within the drain
-/// timeout and spools the rest, so a restart replays it.
+/// is empty. When the transport fails (it throws, or a broker refuses entries) the failed envelopes go to the
+/// spool and the pump backs off exponentially; while failing, the outbox spills new envelopes straight to disk.
+/// When a forwarder in this process defers envelopes (<see cref="IEnvelopePublisher.FailuresAreDeferrals"/>:
+/// its upstream is down or rate-limited) only those are spooled, everything else keeps flowing, and the spool
+/// is replayed with a back-off of its own. At shutdown it publishes what it can within the drain timeout and
+/// spools the rest, so a restart replays it.
 /// </summary>
 public sealed partial class OutboxPump : BackgroundService
 {
@@ -29,6 +32,8 @@ public sealed partial class OutboxPump : BackgroundService
     private readonly ILogger<OutboxPump> _logger;
     private List<Envelope> _held = [];
     private TimeSpan _backoff = TimeSpan.Zero;
+    private TimeSpan _replayBackoff = TimeSpan.Zero;
+    private long _replayFailedAt;
 
     public OutboxPump(
         Outbox outbox,
@@ -91,6 +96,12 @@ public sealed partial class OutboxPump : BackgroundService
             return true;
         }
 
+        if (_replayBackoff > TimeSpan.Zero && _time.GetElapsedTime(_replayFailedAt) < _replayBackoff)
+        {
+            // Deferred envelopes at the head of the spool: not again before their back-off has passed.
+            return false;
+        }
+
         var spooled = _spool.ReadOldest(_options.BatchSize, out var corrupt);
         if (corrupt > 0)
         {
@@ -104,7 +115,7 @@ public sealed partial class OutboxPump : BackgroundService
         }
 
         var envelopes = spooled.Select(s => s.Envelope).ToList();
-        var failed = await PublishAsync(envelopes, cancellationToken);
+        var (failed, _) = await PublishAsync(envelopes, cancellationToken);
         var done = new List<long>(spooled.Count);
         for (var i = 0; i < spooled.Count; i++)
         {
@@ -116,6 +127,16 @@ public sealed partial class OutboxPump : BackgroundService
         }
 
         _spool.Delete(done);
+        if (failed.Count > 0)
+        {
+            _replayBackoff = NextBackoff(_replayBackoff);
+            _replayFailedAt = _time.GetTimestamp();
+        }
+        else
+        {
+            _replayBackoff = TimeSpan.Zero;
+        }
+
         return true;
     }
 
@@ -155,7 +176,7 @@ public sealed partial class OutboxPump : BackgroundService
 
     private async Task PublishMemoryBatchAsync(List<Envelope> batch, CancellationToken cancellationToken)
     {
-        var failed = await PublishAsync(batch, cancellationToken);
+        var (failed, transportFailed) = await PublishAsync(batch, cancellationToken);
         if (failed.Count == 0)
         {
             return;
@@ -164,9 +185,10 @@ public sealed partial class OutboxPump : BackgroundService
         var rest = failed.Order().Select(i => batch[i]).ToList();
         if (_spool.TryAppend(rest))
         {
+            var reason = transportFailed ? "publish_failed" : "deferred";
             foreach (var envelope in rest)
             {
-                _metrics.Spooled.WithLabels(envelope.Topic, "publish_failed").Inc();
+                _metrics.Spooled.WithLabels(envelope.Topic, reason).Inc();
             }
         }
         else
@@ -176,10 +198,14 @@ public sealed partial class OutboxPump : BackgroundService
         }
     }
 
-    /// <summary>Publishes per topic; returns the indexes (into <paramref name="batch"/>) that did not go through.</summary>
-    private async Task<HashSet<int>> PublishAsync(List<Envelope> batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes per topic; returns the indexes (into <paramref name="batch"/>) that did not go through, and
+    /// whether the transport failed (it threw, or a broker refused entries) rather than a forwarder deferring them.
+    /// </summary>
+    private async Task<(HashSet<int> Failed, bool TransportFailed)> PublishAsync(List<Envelope> batch, CancellationToken cancellationToken)
     {
         var failed = new HashSet<int>();
+        var transportFailed = false;
         foreach (var group in Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].Topic, StringComparer.Ordinal))
         {
             var indexes = group.ToArray();
@@ -192,23 +218,27 @@ public sealed partial class OutboxPump : BackgroundService
                     failed.Add(indexes[r]);
                 }
 
+                transportFailed |= rejected.Count > 0 && !_publisher.FailuresAreDeferrals;
+
                 _metrics.Published.WithLabels(group.Key).Inc(envelopes.Length - rejected.Count);
                 _metrics.PublishFailures.WithLabels(group.Key).Inc(rejected.Count);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 failed.UnionWith(indexes);
+                transportFailed = true;
                 _metrics.PublishFailures.WithLabels(group.Key).Inc(envelopes.Length);
                 Log.PublishFailed(_logger, group.Key, envelopes.Length, ex);
             }
             catch (OperationCanceledException)
             {
                 failed.UnionWith(indexes);
+                transportFailed = true;
             }
         }
 
-        UpdateHealth(failed.Count == 0, cancellationToken);
-        return failed;
+        UpdateHealth(!transportFailed, cancellationToken);
+        return (failed, transportFailed);
     }
 
     private void UpdateHealth(bool succeeded, CancellationToken cancellationToken)
@@ -226,11 +256,16 @@ public sealed partial class OutboxPump : BackgroundService
         }
         else if (!cancellationToken.IsCancellationRequested)
         {
-            var max = TimeSpan.FromSeconds(_options.MaxBackoffSeconds);
-            _backoff = _backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, max.Ticks));
+            _backoff = NextBackoff(_backoff);
             _outbox.SpillToSpool = true;
             _metrics.PublisherHealthy.Set(0);
         }
+    }
+
+    private TimeSpan NextBackoff(TimeSpan current)
+    {
+        var max = TimeSpan.FromSeconds(_options.MaxBackoffSeconds);
+        return current == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(current.Ticks * 2, max.Ticks));
     }
 
     private async Task WaitForWorkAsync(CancellationToken stoppingToken)

@@ -14,4 +14,12 @@ public interface IEnvelopePublisher
     /// be reached at all; the caller then treats the whole batch as failed.
     /// </summary>
     Task<IReadOnlyList<int>> PublishAsync(string topic, IReadOnlyList<Envelope> batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// How to read the indexes <see cref="PublishAsync"/> returns. False (a broker): the transport refused them,
+    /// so the outbox backs off and spills new envelopes to disk. True (the in-process transport): the transport
+    /// worked and a forwarder deferred them (its upstream is down or rate-limited), so only those are spooled
+    /// and replayed later while everything else keeps flowing.
+    /// </summary>
+    bool FailuresAreDeferrals => false;
 }

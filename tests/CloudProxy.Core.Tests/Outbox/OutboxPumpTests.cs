@@ -75,6 +75,40 @@ public class OutboxPumpTests
     }
 
     [Fact]
+    public async Task Envelopes_a_forwarder_defers_are_spooled_alone_while_the_rest_keeps_flowing_through_memory()
+    {
+        var sink = new SinkHandler("t") { DeferPrefix = "later" };
+        await using var pipeline = await PipelineHarness.StartAsync(sink: sink);
+        var spool = pipeline.Services.GetRequiredService<ISpool>();
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Equal(OutboxResult.Accepted, pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"later{i}")));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => spool.Count == 50), $"spool holds {spool.Count}");
+
+        // The deferrals did not make the outbox spill: new envelopes still go to memory and are delivered.
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal(OutboxResult.Accepted, pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"now{i}")));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 200));
+        Assert.Equal(Enumerable.Range(0, 200).Select(i => $"now{i}").Order(), sink.Received.Order());
+        Assert.Equal(50, pipeline.Metric(CoreMetricNames.Spooled, "reason", "deferred"));
+        Assert.Equal(0, pipeline.Metric(CoreMetricNames.Spooled, "reason", "publisher_down"));
+        Assert.Equal(1, pipeline.Metric(CoreMetricNames.PublisherHealthy));
+
+        // The forwarder takes them again: every deferred envelope arrives, once.
+        sink.DeferPrefix = null;
+        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 250 && spool.Count == 0));
+        await Task.Delay(300);
+        Assert.Equal(
+            Enumerable.Range(0, 200).Select(i => $"now{i}").Concat(Enumerable.Range(0, 50).Select(i => $"later{i}")).Order(),
+            sink.Received.Order());
+    }
+
+    [Fact]
     public async Task Spooled_envelopes_survive_a_restart_and_are_delivered_by_the_next_process()
     {
         var sink = new SinkHandler("t") { Down = true };
