@@ -42,3 +42,13 @@ need_tools() { # command:debian-package ...: installs what is missing (as root, 
   command -v python3 >/dev/null 2>&1 || die "python3 is needed to read the results"
   command -v curl >/dev/null 2>&1 || die "curl is needed to wait for the servers"
 }
+
+build_release() { # project folders: builds each in Release unless BENCH_SKIP_BUILD=1
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
+  [ "${BENCH_SKIP_BUILD:-0}" = 1 ] && return 0
+  say "building Release"
+  local p
+  for p in "$@"; do
+    dotnet build "$p" -c Release -v q -nologo >/dev/null || die "build of $p failed (run: dotnet build $p -c Release)"
+  done
+}

@@ -30,13 +30,7 @@ export BATCH_LINES
 
 need_tools wrk:wrk
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  say "building Release"
-  for p in bench/TcpLineCounter bench/GraphiteBare src/CloudProxy.Host; do
-    dotnet build "$p" -c Release -v q -nologo >/dev/null || die "build of $p failed (run: dotnet build $p -c Release)"
-  done
-fi
+build_release bench/TcpLineCounter bench/GraphiteBare src/CloudProxy.Host
 counter_bin="bench/TcpLineCounter/bin/Release/net10.0/TcpLineCounter.dll"
 bare_bin="bench/GraphiteBare/bin/Release/net10.0/GraphiteBare.dll"
 host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"

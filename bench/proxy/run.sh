@@ -33,13 +33,7 @@ BODY_BYTES="${BODY_BYTES:-1024}"
 need_tools wrk:wrk nginx:nginx-light
 nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  say "building Release"
-  for p in bench/ProxyBaseline src/CloudProxy.Host; do
-    dotnet build "$p" -c Release -v q -nologo >/dev/null || die "build of $p failed (run: dotnet build $p -c Release)"
-  done
-fi
+build_release bench/ProxyBaseline src/CloudProxy.Host
 baseline_bin="bench/ProxyBaseline/bin/Release/net10.0/ProxyBaseline.dll"
 host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
 

@@ -43,13 +43,7 @@ has_phase() { case ",$PHASES," in *",$1,"*) return 0;; *) return 1;; esac; }
 
 need_tools wrk:wrk
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  say "building Release"
-  for p in bench/HttpCounter bench/BareEndpoint bench/DaprSidecarStub src/CloudProxy.Host; do
-    dotnet build "$p" -c Release -v q -nologo >/dev/null || die "build of $p failed (run: dotnet build $p -c Release)"
-  done
-fi
+build_release bench/HttpCounter bench/BareEndpoint bench/DaprSidecarStub src/CloudProxy.Host
 counter_bin="bench/HttpCounter/bin/Release/net10.0/HttpCounter.dll"
 bare_bin="bench/BareEndpoint/bin/Release/net10.0/BareEndpoint.dll"
 host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"

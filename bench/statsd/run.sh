@@ -39,14 +39,10 @@ export BATCH_LINES
 # ---------------------------------------------------------------------------------------------
 need_tools wrk:wrk
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  say "building Release"
-  for p in bench/UdpCounter bench/BareEndpoint src/CloudProxy.Host; do
-    [ "$BENCH_SKIP_HOST" = 1 ] && [ "$p" = src/CloudProxy.Host ] && continue
-    dotnet build "$p" -c Release -v q -nologo >/dev/null || die "build of $p failed (run: dotnet build $p -c Release)"
-  done
-fi
+host_project=src/CloudProxy.Host
+[ "$BENCH_SKIP_HOST" = 1 ] && host_project=
+# shellcheck disable=SC2086 # an empty host_project is no argument
+build_release bench/UdpCounter bench/BareEndpoint $host_project
 counter_bin="bench/UdpCounter/bin/Release/net10.0/UdpCounter.dll"
 bare_bin="bench/BareEndpoint/bin/Release/net10.0/BareEndpoint.dll"
 host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
