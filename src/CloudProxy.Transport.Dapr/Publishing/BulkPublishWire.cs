@@ -30,7 +30,7 @@ internal static class BulkPublishWire
     private const byte EventTag = (2 << 3) | 2;
     private const byte ContentTypeTag = (3 << 3) | 2;
 
-    private static readonly byte[] OctetStream = "application/octet-stream"u8.ToArray();
+    private static readonly byte[] OctetStream = System.Text.Encoding.UTF8.GetBytes(DaprEnvelopePublisher.ContentType);
 
     public static Method<BulkPublishEnvelopes, Autogen.BulkPublishResponse> Stable { get; } = Create("BulkPublishEvent");
 
