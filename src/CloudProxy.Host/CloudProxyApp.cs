@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Options;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
@@ -47,7 +48,7 @@ public static class CloudProxyApp
         }
         catch (StartupException ex)
         {
-            await stderr.WriteLineAsync($"cloudproxy: {ex.Message}");
+            await stderr.WriteLineAsync($"cloudproxy: {SecretRedaction.Redact(ex.Message)}");
             return 2;
         }
 
@@ -70,6 +71,9 @@ public static class CloudProxyApp
     /// <summary>Builds the host without starting it. Throws <see cref="StartupException"/> naming a bad option.</summary>
     public static WebApplication Build(string[] args)
     {
+        // Also in the runtimeconfig (CloudProxy.Host.csproj); set here too for hosts built in another process's
+        // entry point (tests), where it still takes effect if no compression stream was used before.
+        AppContext.SetSwitch("System.IO.Compression.UseStrictValidation", true);
         var normalized = CommandLine.Normalize(args, out var switchMappings);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         try
@@ -237,11 +241,12 @@ public static class CloudProxyApp
         }
     }
 
+    /// <summary>One line naming every failure (and the seed flag of each option), credentials in URLs redacted.</summary>
     private static string Describe(Exception ex)
     {
-        var message = ex is OptionsValidationException validation
+        var message = SecretRedaction.Redact(ex is OptionsValidationException validation
             ? string.Join("; ", validation.Failures)
-            : ex.Message;
+            : ex.Message);
         foreach (var flag in CommandLine.Flags)
         {
             if (message.Contains($"'{flag.Key}'", StringComparison.OrdinalIgnoreCase) || message.Contains(flag.Key + " ", StringComparison.OrdinalIgnoreCase))
@@ -261,13 +266,14 @@ public sealed class StartupException : Exception
     {
     }
 
+    // The message may echo a setting: a URL's user:password@ never reaches a terminal or a log.
     public StartupException(string message)
-        : base(message)
+        : base(SecretRedaction.Redact(message))
     {
     }
 
     public StartupException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(SecretRedaction.Redact(message), innerException)
     {
     }
 }
