@@ -107,6 +107,7 @@ public static class CloudProxyApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(drain, 1, 300) + 5));
 
         builder.Services.AddCors();
+        builder.Services.AddHostedService<CloudProxy.Core.Buffers.MemoryTrim>();
         builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
             .AddDaprTransport()
             .AddStatsD()

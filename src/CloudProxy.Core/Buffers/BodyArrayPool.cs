@@ -16,6 +16,8 @@ public static class BodyArrayPool
     public static byte[] Rent(int minimumLength) =>
         minimumLength <= MaxPooledBytes ? ArrayPool<byte>.Shared.Rent(minimumLength) : GC.AllocateUninitializedArray<byte>(minimumLength);
 
+    private static long _released;
+
     public static void Return(byte[] array)
     {
         ArgumentNullException.ThrowIfNull(array);
@@ -23,5 +25,15 @@ public static class BodyArrayPool
         {
             ArrayPool<byte>.Shared.Return(array);
         }
+        else if (array.Length > MaxPooledBytes)
+        {
+            NoteReleased(array.Length);
+        }
     }
+
+    /// <summary>A body buffer of this many bytes was let go (for <see cref="MemoryTrim"/>).</summary>
+    public static void NoteReleased(long bytes) => Interlocked.Add(ref _released, bytes);
+
+    /// <summary>Bytes of body buffers let go since the last call.</summary>
+    public static long TakeReleased() => Interlocked.Exchange(ref _released, 0);
 }

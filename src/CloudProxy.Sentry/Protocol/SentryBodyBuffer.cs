@@ -60,6 +60,12 @@ internal sealed class SentryBodyBuffer : IDisposable
             BodyArrayPool.Return(chunk);
         }
 
+        // The pool keeps only a few chunks: the rest is garbage the GC should give back (MemoryTrim).
+        if (_chunks.Count > 16)
+        {
+            BodyArrayPool.NoteReleased((long)_chunks.Count * ChunkBytes);
+        }
+
         _chunks.Clear();
     }
 }
