@@ -39,6 +39,7 @@ public sealed partial class HostProcess : IAsyncDisposable
     private readonly Lock _outputLock = new();
     private readonly List<string> _lines = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _closed;
 
     private HostProcess(Process process, string workingDirectory, string? ownedDirectory, string outputPath)
     {
@@ -290,6 +291,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         Client.Dispose();
         lock (_outputLock)
         {
+            _closed = true;
             _output.Dispose();
         }
 
@@ -334,8 +336,12 @@ public sealed partial class HostProcess : IAsyncDisposable
 
         lock (_outputLock)
         {
-            _lines.Add(line);
-            _output.WriteLine(line);
+            // Output events can still arrive while the process is being disposed.
+            if (!_closed)
+            {
+                _lines.Add(line);
+                _output.WriteLine(line);
+            }
         }
     }
 
