@@ -112,6 +112,9 @@ public sealed class ProxyRateLimitOptions
 
     /// <summary>Whether a response served from the cache uses the client's quota.</summary>
     public bool CountCacheHits { get; set; }
+
+    /// <summary>Send the IETF draft's <c>RateLimit-Policy</c> and <c>RateLimit</c> fields on limited routes' responses.</summary>
+    public bool Headers { get; set; } = true;
 }
 
 public sealed class ProxyBackpressureOptions

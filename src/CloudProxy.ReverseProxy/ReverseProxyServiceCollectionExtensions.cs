@@ -45,10 +45,10 @@ public static class ReverseProxyServiceCollectionExtensions
         });
         services.TryAddSingleton<ProxyCacheCoalescer>();
         services.TryAddSingleton<IProxyRateLimitStore>(sp => sp.GetRequiredService<ProxyRedis>().Connection is { } redis
-            ? new ProxyFallbackRateLimitStore(new ProxyRedisRateLimitStore(redis), new ProxyMemoryRateLimitStore(),
+            ? new ProxyFallbackRateLimitStore(new ProxyRedisRateLimitStore(redis), new ProxyMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()),
                 sp.GetRequiredService<IOptions<ReverseProxyOptions>>().Value.Cache, sp.GetRequiredService<ProxyMetrics>(),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProxyFallbackRateLimitStore>>())
-            : new ProxyMemoryRateLimitStore());
+            : new ProxyMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => new ProxyClientIdentity(sp.GetRequiredService<IOptions<ReverseProxyOptions>>().Value.RateLimit));
         services.TryAddSingleton(sp =>
         {

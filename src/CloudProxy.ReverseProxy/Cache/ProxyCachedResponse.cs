@@ -19,6 +19,9 @@ public sealed class ProxyCachedResponse
         HeaderNames.Connection, HeaderNames.KeepAlive, HeaderNames.TransferEncoding, HeaderNames.TE, HeaderNames.Trailer,
         HeaderNames.Upgrade, HeaderNames.ProxyAuthenticate, HeaderNames.ProxyAuthorization, HeaderNames.Age, "X-Cache",
         HeaderNames.ContentLength,
+
+        // The limiter's fields describe the request that fetched the entry, not the ones it is served to.
+        RateLimiting.ProxyRateLimitHeaders.Policy, RateLimiting.ProxyRateLimitHeaders.State,
     };
 
     public required int StatusCode { get; init; }

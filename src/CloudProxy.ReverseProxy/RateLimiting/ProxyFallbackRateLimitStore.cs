@@ -14,7 +14,7 @@ public sealed partial class ProxyFallbackRateLimitStore(
 {
     private long _skipUntilTimestamp;
 
-    public async ValueTask<(bool Allowed, TimeSpan RetryAfter)> TryAcquireAsync(string partition, ProxyRateLimit limit, CancellationToken cancellationToken)
+    public async ValueTask<ProxyRateLimitDecision> TryAcquireAsync(string partition, ProxyRateLimit limit, CancellationToken cancellationToken)
     {
         if (time.GetTimestamp() >= Volatile.Read(ref _skipUntilTimestamp))
         {

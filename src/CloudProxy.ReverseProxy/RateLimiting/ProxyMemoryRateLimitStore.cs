@@ -1,51 +1,63 @@
-using System.Threading.RateLimiting;
+using System.Collections.Concurrent;
 
 namespace CloudProxy.ReverseProxy.RateLimiting;
 
 /// <summary>
-/// Partitions in this process, on .NET's own token bucket and sliding window limiters; idle partitions are
-/// dropped by <see cref="PartitionedRateLimiter"/>. The partition key carries the limit, so a route whose
-/// limit changes on reload gets fresh partitions.
+/// Partitions in this process, decided by <see cref="ProxyRateLimitMath"/> on the injected clock. The
+/// partition key carries the limit, so a route whose limit changes on reload gets fresh partitions. Idle
+/// partitions (full again) are swept now and then, so the table does not grow with every client ever seen.
 /// </summary>
-public sealed class ProxyMemoryRateLimitStore : IProxyRateLimitStore, IDisposable
+public sealed class ProxyMemoryRateLimitStore(TimeProvider time) : IProxyRateLimitStore
 {
-    private readonly PartitionedRateLimiter<(string Partition, ProxyRateLimit Limit)> _limiter =
-        PartitionedRateLimiter.Create<(string Partition, ProxyRateLimit Limit), (string, ProxyRateLimit)>(key => key.Limit.Algorithm switch
-        {
-            RateLimitAlgorithm.SlidingWindow => RateLimitPartition.GetSlidingWindowLimiter(key, k => new SlidingWindowRateLimiterOptions
-            {
-                PermitLimit = k.Limit.PerMinute, Window = TimeSpan.FromMinutes(1), SegmentsPerWindow = 12, QueueLimit = 0, AutoReplenishment = true,
-            }),
-            _ => RateLimitPartition.GetTokenBucketLimiter(key, k => TokenBucket(k.Limit)),
-        });
+    private const long SweepEveryMs = 30_000;
 
-    public ValueTask<(bool Allowed, TimeSpan RetryAfter)> TryAcquireAsync(string partition, ProxyRateLimit limit, CancellationToken cancellationToken)
+    private readonly ConcurrentDictionary<(string Partition, ProxyRateLimit Limit), State> _partitions = new();
+    private long _lastSweepMs;
+
+    public int Count => _partitions.Count;
+
+    public ValueTask<ProxyRateLimitDecision> TryAcquireAsync(string partition, ProxyRateLimit limit, CancellationToken cancellationToken)
     {
-        using var lease = _limiter.AttemptAcquire((partition, limit));
-        if (lease.IsAcquired)
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        SweepIfDue(now);
+        var state = _partitions.GetOrAdd((partition, limit), static (k, now) => new State(k.Limit, now), now);
+        lock (state)
         {
-            return ValueTask.FromResult((true, TimeSpan.Zero));
+            state.LastUsedMs = now;
+            return ValueTask.FromResult(limit.Algorithm == RateLimitAlgorithm.SlidingWindow
+                ? ProxyRateLimitMath.TakeSliding(ref state.Window, ref state.Current, ref state.Previous, now, limit)
+                : ProxyRateLimitMath.TakeToken(ref state.Tokens, ref state.LastMs, now, limit));
         }
-
-        var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? after : RetryAfterFallback(limit);
-        return ValueTask.FromResult((false, retryAfter));
     }
 
-    public void Dispose() => _limiter.Dispose();
-
-    /// <summary>Refills smoothly: once a second for fast limits, once per permit for slow ones (2 a minute = one every 30 s).</summary>
-    internal static TokenBucketRateLimiterOptions TokenBucket(ProxyRateLimit limit) => limit.PerMinute >= 60
-        ? new TokenBucketRateLimiterOptions
+    private void SweepIfDue(long now)
+    {
+        var last = Volatile.Read(ref _lastSweepMs);
+        if (now - last < SweepEveryMs || Interlocked.CompareExchange(ref _lastSweepMs, now, last) != last)
         {
-            TokenLimit = Math.Max(1, limit.Burst), TokensPerPeriod = Math.Max(1, limit.PerMinute / 60), ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0, AutoReplenishment = true,
+            return;
         }
-        : new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = Math.Max(1, limit.Burst), TokensPerPeriod = 1, ReplenishmentPeriod = TimeSpan.FromSeconds(60.0 / Math.Max(1, limit.PerMinute)),
-            QueueLimit = 0, AutoReplenishment = true,
-        };
 
-    private static TimeSpan RetryAfterFallback(ProxyRateLimit limit) =>
-        limit.Algorithm == RateLimitAlgorithm.SlidingWindow ? TimeSpan.FromSeconds(5) : TimeSpan.FromSeconds(60.0 / Math.Max(1, limit.PerMinute));
+        foreach (var (key, state) in _partitions)
+        {
+            // Idle long enough to be full again: dropping it changes nothing a client could notice.
+            if (now - Volatile.Read(ref state.LastUsedMs) > state.IdleAfterMs)
+            {
+                _partitions.TryRemove(new KeyValuePair<(string, ProxyRateLimit), State>(key, state));
+            }
+        }
+    }
+
+    private sealed class State(ProxyRateLimit limit, long now)
+    {
+        public readonly long IdleAfterMs = Math.Max(2 * ProxyRateLimitMath.WindowMs,
+            (long)(Math.Max(1, limit.Burst) * ProxyRateLimitMath.WindowMs / (double)Math.Max(1, limit.PerMinute)));
+
+        public double Tokens = Math.Max(1, limit.Burst);
+        public long LastMs = now;
+        public long Window = now / ProxyRateLimitMath.WindowMs;
+        public int Current;
+        public int Previous;
+        public long LastUsedMs = now;
+    }
 }

@@ -10,8 +10,11 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 
 /// <summary>
 /// Step of YARP's proxy pipeline: one permit per request from the partition (route, client); refused requests
-/// get 429 with Retry-After. Placed after the cache step unless cache hits should count, so hits cost no quota.
-/// A failing shared store lets the request through (counted): an outage of Redis must not take the site down.
+/// get 429 with Retry-After. Allowed and refused responses carry the draft's <c>RateLimit-Policy</c> and
+/// <c>RateLimit</c> fields from the limiter's state right after this request (<see cref="ProxyRateLimitHeaders"/>).
+/// Placed after the cache step unless cache hits should count, so hits cost no quota (and carry no fields: they
+/// changed nothing). A failing shared store lets the request through (counted): an outage of Redis must not
+/// take the site down.
 /// </summary>
 public sealed partial class ProxyRateLimitMiddleware(
     RequestDelegate next, IProxyRateLimitStore store, ProxyClientIdentity identity, ProxyMetrics metrics,
@@ -23,32 +26,37 @@ public sealed partial class ProxyRateLimitMiddleware(
     {
         ArgumentNullException.ThrowIfNull(context);
         var route = ProxyRouteSettings.For(context.GetReverseProxyFeature().Route.Config, _options);
-        if (route.RequestsPerMinute <= 0)
+        if (route.RequestsPerMinute <= 0 || ProxyBackgroundRequest.Is(context))
         {
             await next(context);
             return;
         }
 
-        bool allowed;
-        TimeSpan retryAfter;
+        ProxyRateLimitDecision? decision;
+        var limit = new ProxyRateLimit(route.RequestsPerMinute, route.Burst, _options.RateLimit.Algorithm);
         using (var span = Tracing.ProxySpans.Start("rate limit"))
         {
             var partition = route.RouteId + "|" + identity.KeyOf(context);
             try
             {
-                (allowed, retryAfter) = await store.TryAcquireAsync(partition, new ProxyRateLimit(route.RequestsPerMinute, route.Burst, _options.RateLimit.Algorithm), context.RequestAborted);
+                decision = await store.TryAcquireAsync(partition, limit, context.RequestAborted);
             }
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
             {
                 metrics.RateLimitStoreErrors.Inc();
                 Log.StoreFailed(logger, ex);
-                (allowed, retryAfter) = (true, TimeSpan.Zero);
+                decision = null;
             }
 
-            span?.SetTag("ratelimit.allowed", allowed);
+            span?.SetTag("ratelimit.allowed", decision?.Allowed ?? true);
         }
 
-        if (allowed)
+        if (decision is { } known && _options.RateLimit.Headers)
+        {
+            ProxyRateLimitHeaders.Write(context.Response.Headers, route.RouteId, limit, known);
+        }
+
+        if (decision is not { Allowed: false } refused)
         {
             await next(context);
             return;
@@ -56,7 +64,8 @@ public sealed partial class ProxyRateLimitMiddleware(
 
         metrics.RateLimited.WithLabels(route.RouteId).Inc();
         context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        // Never earlier than the RateLimit field's t (the draft asks Retry-After not to point before it).
+        context.Response.Headers.RetryAfter = Math.Max(1, ProxyRateLimitHeaders.Seconds(refused.Reset)).ToString(CultureInfo.InvariantCulture);
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync($"rate limit of {route.RequestsPerMinute} requests per minute exceeded for route {route.RouteId}\n", context.RequestAborted);
     }

@@ -23,6 +23,30 @@ public sealed class ProxyRateLimitTests
         return request;
     }
 
+    private static string Field(HttpResponseMessage response, string name) =>
+        response.Headers.TryGetValues(name, out var values) ? string.Join(", ", values) : "(none)";
+
+    /// <summary>3 a minute: a token every 20 s, so t is at most 20 (less when the machine is slow between requests).</summary>
+    private static void AssertState(int remaining, string state)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(state, "^\"proxy-url\";r=(\\d+);t=(\\d+)$");
+        Assert.True(match.Success, $"not a RateLimit field of the draft: {state}");
+        Assert.Equal(remaining, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), 1, 20);
+    }
+
+    private static async Task<(HttpStatusCode Status, string State, string Policy, TimeSpan? RetryAfter)[]> FieldsAsync(ProxyHost proxy, int count, string path)
+    {
+        var seen = new (HttpStatusCode, string, string, TimeSpan?)[count];
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await proxy.Client.GetAsync(path);
+            seen[i] = (response.StatusCode, Field(response, "RateLimit"), Field(response, "RateLimit-Policy"), response.Headers.RetryAfter?.Delta);
+        }
+
+        return seen;
+    }
+
     private static async Task<HttpStatusCode[]> SendAsync(ProxyHost proxy, int count, Func<HttpRequestMessage> request)
     {
         var statuses = new HttpStatusCode[count];
@@ -147,5 +171,56 @@ public sealed class ProxyRateLimitTests
 
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], statuses);
         Assert.NotNull(refused.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task Allowed_and_refused_responses_carry_the_drafts_ratelimit_fields_counting_down()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "3");
+
+        var seen = await FieldsAsync(proxy, 4, "/h");
+
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], seen.Select(s => s.Status));
+        AssertState(2, seen[0].State);
+        AssertState(1, seen[1].State);
+        AssertState(0, seen[2].State);
+        AssertState(0, seen[3].State);
+        Assert.All(seen, s => Assert.Equal("\"proxy-url\";q=3;w=60", s.Policy));
+        var t = int.Parse(seen[3].State[(seen[3].State.LastIndexOf('=') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(seen[3].RetryAfter >= TimeSpan.FromSeconds(t), $"Retry-After {seen[3].RetryAfter} is earlier than t={t}");
+    }
+
+    [Fact]
+    public async Task Replicas_sharing_redis_report_the_shared_partitions_state()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var backend = await ProxyBackend.StartAsync();
+        var address = $"127.0.0.1:{redis.Port}";
+        string[] args = ["-requests-per-minute", "3", "-redis-address", address, "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000"];
+        await using var a = await ProxyHost.StartAsync(backend.Address, args);
+        await using var b = await ProxyHost.StartAsync(backend.Address, args);
+
+        var fromA = await FieldsAsync(a, 2, "/r");
+        var fromB = await FieldsAsync(b, 2, "/r");
+
+        AssertState(2, fromA[0].State);
+        AssertState(1, fromA[1].State);
+        AssertState(0, fromB[0].State);
+        Assert.Equal(HttpStatusCode.TooManyRequests, fromB[1].Status);
+        AssertState(0, fromB[1].State);
+        Assert.Equal(0, await a.MetricAsync(ReverseProxyMetricNames.RateLimitStoreErrors));
+    }
+
+    [Fact]
+    public async Task A_cache_hit_that_uses_no_quota_carries_no_ratelimit_fields()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "3");
+
+        var seen = await FieldsAsync(proxy, 2, "/c?cc=max-age%3D60");
+
+        AssertState(2, seen[0].State);
+        Assert.Equal("(none)", seen[1].State);
     }
 }
