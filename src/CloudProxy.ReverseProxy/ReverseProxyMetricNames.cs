@@ -35,7 +35,7 @@ public static class ReverseProxyMetricNames
     /// <summary>Shared rate-limit store (Redis) failures; the replica's own limiter answers meanwhile.</summary>
     public const string RateLimitStoreErrors = "cloudproxy_reverseproxy_rate_limit_store_errors_total";
 
-    /// <summary>Label <c>cause</c> (saturated, signal): requests refused by the backpressure window.</summary>
+    /// <summary>Labels <c>cause</c> (saturated, signal, shed) and <c>criticality</c>: requests refused by the backpressure window.</summary>
     public const string BackpressureBlocked = "cloudproxy_reverseproxy_backpressure_blocked_total";
 
     /// <summary>The concurrency window (requests allowed to the back end at once).</summary>
@@ -46,6 +46,15 @@ public static class ReverseProxyMetricNames
 
     public const string BackpressureInFlight = "cloudproxy_reverseproxy_backpressure_in_flight";
 
+    /// <summary>Label <c>criticality</c>: requests waiting for a slot in the window.</summary>
+    public const string BackpressureWaiting = "cloudproxy_reverseproxy_backpressure_waiting";
+
+    /// <summary>1 while a query cannot be answered and the window walks to (or sits at) the fail-safe value.</summary>
+    public const string BackpressureFailSafe = "cloudproxy_reverseproxy_backpressure_fail_safe";
+
+    /// <summary>Requests whose criticality header named no class (counted as their route's class).</summary>
+    public const string CriticalityUnknown = "cloudproxy_reverseproxy_backpressure_criticality_unknown_total";
+
     /// <summary>Label <c>signal</c> (query, backend_status, latency): multiplicative cuts of the window.</summary>
     public const string BackpressureCuts = "cloudproxy_reverseproxy_backpressure_cuts_total";
 
@@ -55,7 +64,7 @@ public static class ReverseProxyMetricNames
     /// <summary>Label <c>query</c>: 1 while a condition query fires or a value query is above its warning threshold.</summary>
     public const string QueryFiring = "cloudproxy_reverseproxy_backpressure_query_firing";
 
-    /// <summary>Label <c>query</c>: evaluations that failed (unreachable, bad answer); the last state is kept.</summary>
+    /// <summary>Labels <c>query</c>, <c>reason</c> (unreachable, bad_query, bad_answer, empty): evaluations that failed; the window walks to the fail-safe value.</summary>
     public const string QueryErrors = "cloudproxy_reverseproxy_backpressure_query_errors_total";
 
     /// <summary>Requests delayed by jitter, and those skipped as critical (label <c>outcome</c>: delayed, critical).</summary>

@@ -153,6 +153,21 @@ public sealed class ProxyBackpressureOptions
 
     /// <summary>A back-end call slower than this is a congestion signal; 0 = off.</summary>
     public double LatencyThresholdMs { get; set; }
+
+    /// <summary>
+    /// Where the window goes while a query cannot be answered (Prometheus down, an error, a value query with an
+    /// empty result) instead of freezing at its last state; 0 = halfway between MinWindow and MaxWindow.
+    /// </summary>
+    public int FailSafeWindow { get; set; }
+
+    /// <summary>How fast it goes there: the time a walk across the whole MinWindow..MaxWindow range takes.</summary>
+    public double FailSafeSeconds { get; set; } = 60;
+
+    /// <summary>Request header naming the request's class (critical, default, sheddable); empty = only routes set it.</summary>
+    public string CriticalityHeader { get; set; } = "X-Request-Criticality";
+
+    /// <summary>The fail-safe window with the default applied.</summary>
+    public int EffectiveFailSafeWindow => FailSafeWindow > 0 ? FailSafeWindow : MinWindow + ((MaxWindow - MinWindow) / 2);
 }
 
 public sealed class BackpressureQueryOptions

@@ -103,6 +103,10 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
         }
     }
 
+    /// <summary>An RFC 9110 token: what a header name may be.</summary>
+    internal static bool IsToken(string value) =>
+        value.Length > 0 && value.All(c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal));
+
     private static void ValidateBackpressure(ProxyBackpressureOptions o, List<string> failures)
     {
         if (!o.Enabled)
@@ -133,6 +137,21 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
         if (o.RefusalStatusCode is not (429 or 503))
         {
             failures.Add($"{S}:Backpressure:RefusalStatusCode must be 429 or 503 (got {o.RefusalStatusCode})");
+        }
+
+        if (o.FailSafeWindow != 0 && (o.FailSafeWindow < o.MinWindow || o.FailSafeWindow > o.MaxWindow))
+        {
+            failures.Add($"{S}:Backpressure:FailSafeWindow must be between MinWindow and MaxWindow, or 0 for halfway (got {o.FailSafeWindow})");
+        }
+
+        if (o.FailSafeSeconds is <= 0 or > 86_400)
+        {
+            failures.Add($"{S}:Backpressure:FailSafeSeconds must be between 0 (exclusive) and 86400 (got {o.FailSafeSeconds})");
+        }
+
+        if (o.CriticalityHeader is { Length: > 0 } header && !IsToken(header))
+        {
+            failures.Add($"{S}:Backpressure:CriticalityHeader must be a header name (got '{header}')");
         }
 
         if (o.EvaluationIntervalSeconds <= 0 || o.QueryTimeoutSeconds <= 0)

@@ -53,7 +53,9 @@ public static class ReverseProxyServiceCollectionExtensions
         services.TryAddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<ReverseProxyOptions>>().Value.Backpressure;
-            return new ProxyCongestionWindow(o.MinWindow, o.MaxWindow, o.InitialWindow, o.DecreaseFactor);
+            var waiting = sp.GetRequiredService<ProxyMetrics>().BackpressureWaiting;
+            return new ProxyCongestionWindow(o.MinWindow, o.MaxWindow, o.InitialWindow, o.DecreaseFactor,
+                (criticality, count) => waiting.WithLabels(ProxyCriticalityOf.Name(criticality)).Set(count));
         });
 
         services.AddHttpClient(ProxyQueryMonitor.ClientName);

@@ -34,6 +34,35 @@ public class ReverseProxyOptionsValidatorTests
         Assert.Contains(failures, f => f.Contains("-requests-per-minute", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Backpressure_fail_safe_and_criticality_settings_are_checked_naming_them()
+    {
+        var options = new ReverseProxyOptions
+        {
+            Backpressure = { Enabled = true, MinWindow = 2, MaxWindow = 10, FailSafeWindow = 11, FailSafeSeconds = 0, CriticalityHeader = "X Crit" },
+        };
+
+        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.Contains("Backpressure:FailSafeWindow must be between MinWindow and MaxWindow", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Backpressure:FailSafeSeconds", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Backpressure:CriticalityHeader must be a header name", StringComparison.Ordinal));
+        Assert.Equal(6, new ProxyBackpressureOptions { MinWindow = 2, MaxWindow = 10 }.EffectiveFailSafeWindow);
+    }
+
+    [Fact]
+    public void A_route_criticality_that_names_no_class_is_reported_naming_the_route()
+    {
+        var route = new Yarp.ReverseProxy.Configuration.RouteConfig
+        {
+            RouteId = "batch",
+            Metadata = new Dictionary<string, string> { [ProxyRouteSettings.CriticalityKey] = "low" },
+        };
+
+        Assert.Equal(["route 'batch': Metadata CloudProxy.Backpressure.Criticality must be critical, default or sheddable (got 'low')"],
+            ProxyRouteSettings.Problems(route));
+    }
+
     [Theory]
     [InlineData("127.0.0.1:8850", "127.0.0.1", 8850)]
     [InlineData(":9000", "0.0.0.0", 9000)]

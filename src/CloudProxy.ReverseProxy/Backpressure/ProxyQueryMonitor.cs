@@ -12,7 +12,8 @@ namespace CloudProxy.ReverseProxy.Backpressure;
 /// Evaluates the backpressure queries against Prometheus (or Thanos) on a cadence, all queries in parallel so
 /// one slow query does not hold the others. A condition query that returns any series cuts the window; value
 /// queries set the allowance, smoothly from 1 at the warning threshold to 0 at the emergency threshold (the
-/// smallest allowance wins). A failed evaluation keeps the query's last state and is counted. At start-up each
+/// smallest allowance wins). A query that cannot be answered (Prometheus down, an error, a value query with no
+/// series) is counted by reason and moves the window toward the fail-safe value, step by step. At start-up each
 /// query is checked by the server's own parser when it answers; a malformed one stops start-up.
 /// </summary>
 public sealed partial class ProxyQueryMonitor(
@@ -23,7 +24,6 @@ public sealed partial class ProxyQueryMonitor(
 
     private readonly ProxyBackpressureOptions _options = options.Value.Backpressure;
     private readonly Dictionary<string, double> _allowances = new(StringComparer.Ordinal);
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _lastFired = new(StringComparer.Ordinal);
 
     public static string NameOf(BackpressureQueryOptions query, int index) => string.IsNullOrWhiteSpace(query?.Name) ? $"q{index}" : query.Name;
 
@@ -57,57 +57,119 @@ public sealed partial class ProxyQueryMonitor(
     internal async Task EvaluateOnceAsync(CancellationToken cancellationToken)
     {
         var results = await Task.WhenAll(_options.Queries.Select((q, i) => EvaluateAsync(q, NameOf(q, i), cancellationToken)));
-        var fired = results.Any(f => f);
+        var fired = results.Any(r => r.Fired);
         window.SetQueryFiring(fired);
         if (fired)
         {
             metrics.BackpressureCuts.WithLabels("query").Inc();
         }
 
-        var allowance = _allowances.Count == 0 ? 1 : _allowances.Values.Min();
+        double allowance;
+        lock (_allowances)
+        {
+            allowance = _allowances.Count == 0 ? 1 : _allowances.Values.Min();
+        }
+
         window.SetAllowance(allowance);
+
+        // A query that could not be answered says nothing about the back end: rather than keep the window where
+        // the last good answer left it (proxymw), walk it to the fail-safe value until every query answers again.
+        var failing = results.Any(r => r.Failed);
+        if (failing)
+        {
+            window.MoveTowardFailSafe(_options.EffectiveFailSafeWindow, FailSafeStep(_options));
+        }
+        else
+        {
+            window.EndFailSafe();
+        }
+
+        metrics.BackpressureFailSafe.Set(failing ? 1 : 0);
         metrics.BackpressureAllowance.Set(allowance);
         metrics.BackpressureWindow.Set(window.Window);
     }
 
-    /// <summary>Returns whether a condition query fired; value queries update their allowance instead.</summary>
-    private async Task<bool> EvaluateAsync(BackpressureQueryOptions query, string name, CancellationToken cancellationToken)
+    /// <summary>The step per evaluation that crosses the whole MinWindow..MaxWindow range in FailSafeSeconds.</summary>
+    internal static int FailSafeStep(ProxyBackpressureOptions options) =>
+        Math.Max(1, (int)Math.Ceiling((options.MaxWindow - options.MinWindow) * options.EvaluationIntervalSeconds / options.FailSafeSeconds));
+
+    private readonly record struct Verdict(bool Fired, bool Failed);
+
+    /// <summary>Whether a condition query fired (value queries update their allowance instead), or that the query failed.</summary>
+    private async Task<Verdict> EvaluateAsync(BackpressureQueryOptions query, string name, CancellationToken cancellationToken)
+    {
+        string reason;
+        Exception? error = null;
+        try
+        {
+            var (ok, document, status) = await QueryAsync(query.Query, cancellationToken);
+            using (document)
+            {
+                if (!ok)
+                {
+                    // Prometheus: 400 bad_data, 422 execution error; 503 timeout or a server behind a proxy in trouble.
+                    reason = (int)status is >= 400 and < 500 ? "bad_query" : "unreachable";
+                }
+                else if (document is null || !TryRead(document.RootElement, out var series, out var value))
+                {
+                    reason = "bad_answer";
+                }
+                else if (query.WarningThreshold is { } warning && query.EmergencyThreshold is { } emergency)
+                {
+                    if (value is null)
+                    {
+                        // A value query with no series has lost its metric (exporter gone, renamed): unknown, not calm.
+                        reason = "empty";
+                    }
+                    else
+                    {
+                        lock (_allowances)
+                        {
+                            _allowances[name] = 1 - Math.Clamp((value.Value - warning) / (emergency - warning), 0, 1);
+                        }
+
+                        metrics.QueryValue.WithLabels(name).Set(value.Value);
+                        metrics.QueryFiring.WithLabels(name).Set(value >= warning ? 1 : 0);
+                        return new Verdict(false, false);
+                    }
+                }
+                else
+                {
+                    // A condition query's empty answer is its all-clear, by definition.
+                    metrics.QueryValue.WithLabels(name).Set(series);
+                    metrics.QueryFiring.WithLabels(name).Set(series > 0 ? 1 : 0);
+                    return new Verdict(series > 0, false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            reason = "unreachable";
+            error = ex;
+        }
+
+        lock (_allowances)
+        {
+            _allowances.Remove(name);
+        }
+
+        metrics.QueryErrors.WithLabels(name, reason).Inc();
+        metrics.QueryFiring.WithLabels(name).Set(0);
+        Log.QueryFailed(logger, name, reason, error);
+        return new Verdict(false, true);
+    }
+
+    private static bool TryRead(JsonElement root, out int series, out double? value)
     {
         try
         {
-            var (ok, document, _) = await QueryAsync(query.Query, cancellationToken);
-            using (document)
-            {
-                if (!ok || document is null)
-                {
-                    throw new InvalidDataException("Prometheus did not answer with a query result");
-                }
-
-                var (series, value) = Read(document.RootElement.GetProperty("data"));
-                if (query.WarningThreshold is { } warning && query.EmergencyThreshold is { } emergency)
-                {
-                    var allowance = value is null ? 1 : 1 - Math.Clamp((value.Value - warning) / (emergency - warning), 0, 1);
-                    lock (_allowances)
-                    {
-                        _allowances[name] = allowance;
-                    }
-
-                    metrics.QueryValue.WithLabels(name).Set(value ?? 0);
-                    metrics.QueryFiring.WithLabels(name).Set(value >= warning ? 1 : 0);
-                    return false;
-                }
-
-                metrics.QueryValue.WithLabels(name).Set(series);
-                metrics.QueryFiring.WithLabels(name).Set(series > 0 ? 1 : 0);
-                _lastFired[name] = series > 0;
-                return series > 0;
-            }
+            (series, value) = Read(root.GetProperty("data"));
+            return true;
         }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or IndexOutOfRangeException or ArgumentNullException)
         {
-            metrics.QueryErrors.WithLabels(name).Inc();
-            Log.QueryFailed(logger, name, ex);
-            return _lastFired.GetValueOrDefault(name);
+            (series, value) = (0, null);
+            return false;
         }
     }
 
@@ -195,8 +257,9 @@ public sealed partial class ProxyQueryMonitor(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = ReverseProxyEventIds.QueryFailed, Level = LogLevel.Warning, Message = "Backpressure query {Query} failed; keeping its last state")]
-        public static partial void QueryFailed(ILogger logger, string query, Exception exception);
+        [LoggerMessage(EventId = ReverseProxyEventIds.QueryFailed, Level = LogLevel.Warning,
+            Message = "Backpressure query {Query} failed ({Reason}); the window walks to its fail-safe value")]
+        public static partial void QueryFailed(ILogger logger, string query, string reason, Exception? exception);
 
         [LoggerMessage(EventId = ReverseProxyEventIds.QueriesValidated, Level = LogLevel.Information, Message = "{Count} backpressure queries checked by {How}")]
         public static partial void QueriesValidated(ILogger logger, int count, string how);

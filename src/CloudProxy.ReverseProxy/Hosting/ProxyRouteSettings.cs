@@ -22,6 +22,7 @@ public sealed class ProxyRouteSettings
     public const string CacheAllowCookieKey = "CloudProxy.Cache.AllowCookie";
     public const string RequestsPerMinuteKey = "CloudProxy.RateLimit.RequestsPerMinute";
     public const string BurstKey = "CloudProxy.RateLimit.Burst";
+    public const string CriticalityKey = "CloudProxy.Backpressure.Criticality";
 
     private static readonly ConditionalWeakTable<RouteConfig, ProxyRouteSettings> PerRoute = [];
 
@@ -44,6 +45,9 @@ public sealed class ProxyRouteSettings
     public int RequestsPerMinute { get; init; }
 
     public int Burst { get; init; }
+
+    /// <summary>The class of this route's requests when they name none (header <c>Backpressure:CriticalityHeader</c>).</summary>
+    public Backpressure.ProxyCriticality Criticality { get; init; } = Backpressure.ProxyCriticality.Default;
 
     /// <summary>The route id for metrics, or <c>unmatched</c> when no route took the request.</summary>
     public static string RouteIdOf(HttpContext context) =>
@@ -76,6 +80,11 @@ public sealed class ProxyRouteSettings
                 yield return $"route '{route.RouteId}': Metadata {key} must be a number >= 0 (got '{v}')";
             }
         }
+
+        if (metadata.TryGetValue(CriticalityKey, out var criticality) && !Backpressure.ProxyCriticalityOf.TryParse(criticality, out _))
+        {
+            yield return $"route '{route.RouteId}': Metadata {CriticalityKey} must be critical, default or sheddable (got '{criticality}')";
+        }
     }
 
     private static ProxyRouteSettings Create(RouteConfig route, ReverseProxyOptions options)
@@ -95,6 +104,8 @@ public sealed class ProxyRouteSettings
             AllowCookie = Flag(m, CacheAllowCookieKey, options.Cache.AllowCookie),
             RequestsPerMinute = rpm,
             Burst = burst > 0 ? burst : rpm,
+            Criticality = m.TryGetValue(CriticalityKey, out var c) && Backpressure.ProxyCriticalityOf.TryParse(c, out var parsed)
+                ? parsed : Backpressure.ProxyCriticality.Default,
         };
     }
 

@@ -22,14 +22,17 @@ public sealed class ProxyMetrics
         CacheCoalesced = factory.CreateCounter(ReverseProxyMetricNames.CacheCoalesced, "Requests that waited for a concurrent fetch of the same key.");
         RateLimited = factory.CreateCounter(ReverseProxyMetricNames.RateLimited, "Requests refused with 429 by the rate limiter.", ["route"]);
         RateLimitStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.RateLimitStoreErrors, "Shared rate-limit store failures (the replica's own limiter answers meanwhile).");
-        BackpressureBlocked = factory.CreateCounter(ReverseProxyMetricNames.BackpressureBlocked, "Requests refused by the backpressure window.", ["cause"]);
+        BackpressureBlocked = factory.CreateCounter(ReverseProxyMetricNames.BackpressureBlocked, "Requests refused by the backpressure window.", ["cause", "criticality"]);
         BackpressureWindow = factory.CreateGauge(ReverseProxyMetricNames.BackpressureWindow, "Concurrency window of the back-end calls.");
         BackpressureAllowance = factory.CreateGauge(ReverseProxyMetricNames.BackpressureAllowance, "Share of the window range the value queries allow (0..1).");
         BackpressureInFlight = factory.CreateGauge(ReverseProxyMetricNames.BackpressureInFlight, "Back-end calls in flight under the window.");
+        BackpressureWaiting = factory.CreateGauge(ReverseProxyMetricNames.BackpressureWaiting, "Requests waiting for a slot in the window, by criticality.", ["criticality"]);
+        BackpressureFailSafe = factory.CreateGauge(ReverseProxyMetricNames.BackpressureFailSafe, "1 while queries fail and the window walks to the fail-safe value.");
+        CriticalityUnknown = factory.CreateCounter(ReverseProxyMetricNames.CriticalityUnknown, "Requests whose criticality header named no class.");
         BackpressureCuts = factory.CreateCounter(ReverseProxyMetricNames.BackpressureCuts, "Multiplicative cuts of the window by signal.", ["signal"]);
         QueryValue = factory.CreateGauge(ReverseProxyMetricNames.QueryValue, "Last value of each backpressure query.", ["query"]);
         QueryFiring = factory.CreateGauge(ReverseProxyMetricNames.QueryFiring, "1 while a backpressure query fires.", ["query"]);
-        QueryErrors = factory.CreateCounter(ReverseProxyMetricNames.QueryErrors, "Backpressure query evaluations that failed.", ["query"]);
+        QueryErrors = factory.CreateCounter(ReverseProxyMetricNames.QueryErrors, "Backpressure query evaluations that failed.", ["query", "reason"]);
         Jitter = factory.CreateCounter(ReverseProxyMetricNames.Jitter, "Requests delayed by jitter or skipped as critical.", ["outcome"]);
     }
 
@@ -62,6 +65,12 @@ public sealed class ProxyMetrics
     public Gauge BackpressureAllowance { get; }
 
     public Gauge BackpressureInFlight { get; }
+
+    public Gauge BackpressureWaiting { get; }
+
+    public Gauge BackpressureFailSafe { get; }
+
+    public Counter CriticalityUnknown { get; }
 
     public Counter BackpressureCuts { get; }
 

@@ -111,7 +111,8 @@ public sealed class PrometheusFixture : IAsyncDisposable
         return self;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Kills this fixture's Prometheus (by its own process id): queries then fail to connect.</summary>
+    public async Task StopAsync()
     {
         try
         {
@@ -124,6 +125,11 @@ public sealed class PrometheusFixture : IAsyncDisposable
         catch (InvalidOperationException)
         {
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
 
         _process.Dispose();
         await _target.StopAsync();

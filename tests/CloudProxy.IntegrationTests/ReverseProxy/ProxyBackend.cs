@@ -10,13 +10,16 @@ namespace CloudProxy.IntegrationTests.ReverseProxy;
 /// <summary>
 /// A real back end on 127.0.0.1 (Kestrel, port 0). It counts the calls per path and query, remembers the last
 /// request's headers, and shapes its response from the query string: <c>cc</c> (Cache-Control), <c>vary</c>,
-/// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>, <c>size=1</c> (answers the request body's length).
-/// The body names the call number, so a test can tell a cached answer from a fresh one.
+/// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>, <c>size=1</c> (answers the request body's length),
+/// <c>gate=1</c> (holds the answer until the test calls <see cref="OpenGate"/>).
+/// The body names the call number, so a test can tell a cached answer from a fresh one; <see cref="Arrivals"/> keeps the order calls came in.
 /// </summary>
 public sealed class ProxyBackend : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _arrivals = new();
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _total;
 
     private ProxyBackend(WebApplication app) => _app = app;
@@ -28,6 +31,12 @@ public sealed class ProxyBackend : IAsyncDisposable
     public int Total => Volatile.Read(ref _total);
 
     public int CallsTo(string pathAndQuery) => _calls.TryGetValue(pathAndQuery, out var n) ? n : 0;
+
+    /// <summary>Path and query of every call, in the order they arrived.</summary>
+    public IReadOnlyList<string> Arrivals => [.. _arrivals];
+
+    /// <summary>Lets every call held by <c>gate=1</c> answer (and later ones pass at once).</summary>
+    public void OpenGate() => _gate.TrySetResult();
 
     public static async Task<ProxyBackend> StartAsync()
     {
@@ -48,11 +57,17 @@ public sealed class ProxyBackend : IAsyncDisposable
         var key = request.Path + request.QueryString;
         var call = _calls.AddOrUpdate(key, 1, (_, n) => n + 1);
         Interlocked.Increment(ref _total);
+        _arrivals.Enqueue(key);
         LastHeaders = new HeaderDictionary(request.Headers.ToDictionary(h => h.Key, h => h.Value, StringComparer.OrdinalIgnoreCase));
         var q = request.Query;
         if (q["hang"] == "1")
         {
             await Task.Delay(Timeout.Infinite, context.RequestAborted);
+        }
+
+        if (q["gate"] == "1")
+        {
+            await _gate.Task.WaitAsync(context.RequestAborted);
         }
 
         if (int.TryParse(q["ms"], CultureInfo.InvariantCulture, out var ms))

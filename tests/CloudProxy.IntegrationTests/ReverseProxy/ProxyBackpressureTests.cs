@@ -126,7 +126,7 @@ public sealed class ProxyBackpressureTests
     }
 
     [Fact]
-    public async Task With_prometheus_unreachable_the_proxy_starts_serves_and_counts_query_errors()
+    public async Task With_prometheus_unreachable_the_proxy_starts_serves_counts_query_errors_and_fails_safe()
     {
         await using var backend = await ProxyBackend.StartAsync();
         var dead = new Uri($"http://127.0.0.1:{Tests.Common.Loopback.FreeTcpPort()}");
@@ -137,7 +137,9 @@ public sealed class ProxyBackpressureTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(await Tests.Common.Eventually.TrueAsync(async () =>
             await proxy.MetricAsync(ReverseProxyMetricNames.QueryErrors, ("query", "pressure")) >= 1));
-        Assert.Equal(8, await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow));
+        // No FailSafeWindow given: halfway between MinWindow 1 and MaxWindow 8.
+        Assert.True(await Tests.Common.Eventually.TrueAsync(async () =>
+            await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow) == 4, TimeSpan.FromSeconds(60)));
     }
 
     [Fact]
@@ -161,5 +163,135 @@ public sealed class ProxyBackpressureTests
             Settings(prometheus.Address, "cloudproxy_test_pressure cloudproxy_test_pressure")));
 
         Assert.Contains("Prometheus rejects it", error.ToString(), StringComparison.Ordinal);
+    }
+
+    private static string[] FailSafe(int window, double seconds) =>
+    [
+        "--CloudProxy:ReverseProxy:Backpressure:FailSafeWindow=" + window.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        "--CloudProxy:ReverseProxy:Backpressure:FailSafeSeconds=" + seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
+
+    /// <summary>True once the proxy has evaluated the named query at least once (its labelled gauge exists).</summary>
+    private static async Task<bool> EvaluatedAsync(ProxyHost proxy) =>
+        (await proxy.Host.ScrapeMetricsAsync()).Contains(ReverseProxyMetricNames.QueryValue + "{query=\"pressure\"}", StringComparison.Ordinal);
+
+    /// <summary>Polls the window gauge until it equals <paramref name="target"/>, keeping every value seen on the way.</summary>
+    private static async Task<(bool Reached, List<double> Seen)> WatchWindowAsync(ProxyHost proxy, double target)
+    {
+        var seen = new List<double>();
+        var reached = await Tests.Common.Eventually.TrueAsync(async () =>
+        {
+            var window = await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow);
+            if (seen.Count == 0 || seen[^1] != window)
+            {
+                seen.Add(window);
+            }
+
+            return window == target;
+        }, TimeSpan.FromSeconds(60));
+        return (reached, seen);
+    }
+
+    [Fact]
+    public async Task With_prometheus_stopped_the_window_walks_down_to_its_fail_safe_value()
+    {
+        await using var prometheus = await PrometheusFixture.StartAsync();
+        await using var backend = await ProxyBackend.StartAsync();
+        // 8 to 1 in 3.5 s at one evaluation every 0.5 s: one step of 1 per evaluation.
+        await using var proxy = await ProxyHost.StartAsync(backend.Address,
+            [.. Settings(prometheus.Address, "cloudproxy_test_pressure > 0"), .. FailSafe(3, 3.5)]);
+        Assert.True(await Tests.Common.Eventually.TrueAsync(() => EvaluatedAsync(proxy), TimeSpan.FromSeconds(30)));
+        var before = await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow);
+
+        await prometheus.StopAsync();
+        var (reached, seen) = await WatchWindowAsync(proxy, 3);
+
+        Assert.Equal(8, before);
+        Assert.True(reached, $"the window did not reach the fail-safe value 3; seen {string.Join(", ", seen)}");
+        Assert.All(seen, w => Assert.InRange(w, 3, 8));
+        Assert.Equal(1, await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureFailSafe));
+        Assert.True(await proxy.MetricAsync(ReverseProxyMetricNames.QueryErrors, ("query", "pressure"), ("reason", "unreachable")) >= 1);
+    }
+
+    [Fact]
+    public async Task A_window_a_firing_query_held_down_rises_to_the_fail_safe_value_when_prometheus_goes_away()
+    {
+        await using var prometheus = await PrometheusFixture.StartAsync();
+        await using var backend = await ProxyBackend.StartAsync();
+        prometheus.Pressure = 1;
+        await using var proxy = await ProxyHost.StartAsync(backend.Address,
+            [.. Settings(prometheus.Address, "cloudproxy_test_pressure > 0"), .. FailSafe(4, 1)]);
+        Assert.True(await Tests.Common.Eventually.TrueAsync(async () =>
+            await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWindow) == 1, TimeSpan.FromSeconds(30)), "the firing query did not hold the window at its minimum");
+
+        await prometheus.StopAsync();
+        var (reached, seen) = await WatchWindowAsync(proxy, 4);
+
+        Assert.True(reached, $"the window stayed where the last answer left it; seen {string.Join(", ", seen)}");
+        Assert.Equal(0, await proxy.MetricAsync(ReverseProxyMetricNames.QueryFiring, ("query", "pressure")));
+    }
+
+    [Theory]
+    [InlineData("vector(1) + on() {job=\"pressure\"}", false, "bad_query")]
+    [InlineData("cloudproxy_test_metric_that_is_gone", true, "empty")]
+    public async Task A_query_that_errors_or_a_value_query_with_no_series_walks_the_window_to_the_fail_safe_value(string query, bool valueQuery, string reason)
+    {
+        await using var prometheus = await PrometheusFixture.StartAsync();
+        await using var backend = await ProxyBackend.StartAsync();
+        string[] thresholds = valueQuery
+            ? ["--CloudProxy:ReverseProxy:Backpressure:Queries:0:WarningThreshold=50", "--CloudProxy:ReverseProxy:Backpressure:Queries:0:EmergencyThreshold=100"]
+            : [];
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, [.. Settings(prometheus.Address, query), .. thresholds, .. FailSafe(3, 1)]);
+
+        var (reached, seen) = await WatchWindowAsync(proxy, 3);
+
+        Assert.True(reached, $"the window did not move to the fail-safe value; seen {string.Join(", ", seen)}");
+        Assert.True(await proxy.MetricAsync(ReverseProxyMetricNames.QueryErrors, ("query", "pressure"), ("reason", reason)) >= 1);
+    }
+
+    [Fact]
+    public async Task With_the_window_full_sheddable_requests_are_refused_first_and_critical_ones_get_the_next_slot()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address,
+            "--CloudProxy:ReverseProxy:Backpressure:Enabled=true", "--CloudProxy:ReverseProxy:Backpressure:MinWindow=1",
+            "--CloudProxy:ReverseProxy:Backpressure:MaxWindow=2", "--CloudProxy:ReverseProxy:Backpressure:InitialWindow=1",
+            "--CloudProxy:ReverseProxy:Backpressure:QueueTimeoutMs=60000",
+            "--CloudProxy:ReverseProxy:Routes:batch:ClusterId=proxy-url", "--CloudProxy:ReverseProxy:Routes:batch:Match:Path=/batch/{**rest}",
+            "--CloudProxy:ReverseProxy:Routes:batch:Metadata:CloudProxy.Backpressure.Criticality=sheddable");
+        static HttpRequestMessage Get(string path, string? criticality = null)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (criticality is not null)
+            {
+                request.Headers.Add("X-Request-Criticality", criticality);
+            }
+
+            return request;
+        }
+
+        Task<double> Waiting(string criticality) => proxy.MetricAsync(ReverseProxyMetricNames.BackpressureWaiting, ("criticality", criticality));
+
+        // The only slot, held by the back end until the gate opens; its 503 then keeps the window at 1.
+        var holder = proxy.Client.SendAsync(Get("/hold?gate=1&status=503"));
+        Assert.True(await Tests.Common.Eventually.TrueAsync(() => backend.Arrivals.Count == 1, TimeSpan.FromSeconds(30)));
+        using var shedByHeader = await proxy.Client.SendAsync(Get("/report", "sheddable"));
+        using var shedByRoute = await proxy.Client.SendAsync(Get("/batch/job"));
+        var normal = proxy.Client.SendAsync(Get("/normal"));
+        Assert.True(await Tests.Common.Eventually.TrueAsync(async () => await Waiting("default") == 1, TimeSpan.FromSeconds(30)));
+        var critical = proxy.Client.SendAsync(Get("/checkout", "critical"));
+        Assert.True(await Tests.Common.Eventually.TrueAsync(async () => await Waiting("critical") == 1, TimeSpan.FromSeconds(30)));
+        backend.OpenGate();
+        using var held = await holder;
+        using var criticalResponse = await critical;
+        using var normalResponse = await normal;
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, shedByHeader.StatusCode);
+        Assert.Contains("sheddable", await shedByHeader.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, shedByRoute.StatusCode);
+        Assert.Equal(2, await proxy.MetricAsync(ReverseProxyMetricNames.BackpressureBlocked, ("cause", "shed"), ("criticality", "sheddable")));
+        Assert.Equal(HttpStatusCode.OK, criticalResponse.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, normalResponse.StatusCode);
+        Assert.Equal(["/hold?gate=1&status=503", "/checkout", "/normal"], backend.Arrivals);
     }
 }
