@@ -10,8 +10,18 @@ public static class ReverseProxyMetricNames
     /// <summary>Labels: <c>route</c>, <c>method</c>, <c>status_class</c>.</summary>
     public const string Requests = "cloudproxy_reverseproxy_requests_total";
 
-    /// <summary>Labels: <c>route</c>, <c>result</c> (hit, miss, bypass).</summary>
+    /// <summary>
+    /// Labels: <c>route</c>, <c>result</c>: hit (fresh), updating (stale while a background refresh runs), stale
+    /// (stale standing in for a failed or 5xx back end), revalidated (the back end said 304 to the entry's
+    /// validators), miss, bypass, only_if_cached (504: nothing usable stored). One per request.
+    /// </summary>
     public const string CacheLookups = "cloudproxy_reverseproxy_cache_lookups_total";
+
+    /// <summary>Labels: <c>mode</c> (inline, background), <c>result</c> (not_modified, modified, error, collapsed, skipped).</summary>
+    public const string CacheRevalidations = "cloudproxy_reverseproxy_cache_revalidations_total";
+
+    /// <summary>Label <c>route</c>: clients' conditional requests answered 304 from the cache.</summary>
+    public const string CacheNotModified = "cloudproxy_reverseproxy_cache_not_modified_total";
 
     /// <summary>Label <c>route</c>: responses written to the store.</summary>
     public const string CacheBypassed = "cloudproxy_reverseproxy_cache_bypassed_total";

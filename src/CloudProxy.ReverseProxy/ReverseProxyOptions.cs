@@ -76,6 +76,18 @@ public sealed class ProxyCacheOptions
 
     /// <summary>How long a request waits for another request fetching the same key (stampede protection).</summary>
     public double CoalesceWaitSeconds { get; set; } = 10;
+
+    /// <summary>RFC 5861 stale-while-revalidate for responses that state none: serve stale this long while one refresh runs in the background; 0 = off.</summary>
+    public double StaleWhileRevalidateSeconds { get; set; }
+
+    /// <summary>RFC 5861 stale-if-error for responses that state none: serve stale this long when the back end fails or answers 5xx; 0 = off.</summary>
+    public double StaleIfErrorSeconds { get; set; }
+
+    /// <summary>How long an entry with a validator (ETag, Last-Modified) is kept past its freshness for conditional requests.</summary>
+    public double KeepSeconds { get; set; } = 600;
+
+    /// <summary>Background refreshes (stale-while-revalidate) running at once; a stale hit past this serves stale without starting another.</summary>
+    public int RefreshConcurrency { get; set; } = 16;
 }
 
 public enum RateLimitAlgorithm

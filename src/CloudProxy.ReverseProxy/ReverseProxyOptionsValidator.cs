@@ -73,6 +73,19 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
         {
             failures.Add($"{S}:Cache:StoreTimeoutMs must be > 0, OutageBackoffSeconds and CoalesceWaitSeconds >= 0");
         }
+
+        foreach (var (name, value) in new[] { ("StaleWhileRevalidateSeconds", o.StaleWhileRevalidateSeconds), ("StaleIfErrorSeconds", o.StaleIfErrorSeconds), ("KeepSeconds", o.KeepSeconds) })
+        {
+            if (value is < 0 or > 31_536_000)
+            {
+                failures.Add($"{S}:Cache:{name} must be between 0 and 31536000 (a year; got {value})");
+            }
+        }
+
+        if (o.RefreshConcurrency is < 1 or > 10_000)
+        {
+            failures.Add($"{S}:Cache:RefreshConcurrency must be between 1 and 10000 (got {o.RefreshConcurrency})");
+        }
     }
 
     private static void ValidateRateLimit(ProxyRateLimitOptions o, List<string> failures)

@@ -44,6 +44,7 @@ public static class ReverseProxyServiceCollectionExtensions
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ProxyCacheStore>>());
         });
         services.TryAddSingleton<ProxyCacheCoalescer>();
+        services.TryAddSingleton<ProxyCacheFill>();
         services.TryAddSingleton<IProxyRateLimitStore>(sp => sp.GetRequiredService<ProxyRedis>().Connection is { } redis
             ? new ProxyFallbackRateLimitStore(new ProxyRedisRateLimitStore(redis), new ProxyMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()),
                 sp.GetRequiredService<IOptions<ReverseProxyOptions>>().Value.Cache, sp.GetRequiredService<ProxyMetrics>(),

@@ -31,12 +31,24 @@ public static class ProxyCacheKey
         {
             text.Append(request.PathBase.Value).Append(request.Path.Value);
         }
+
         if (request.QueryString.HasValue)
         {
             text.Append('?').Append(NormalizeQuery(request.QueryString.Value!));
         }
 
         return Finish(text.ToString());
+    }
+
+    /// <summary>
+    /// The URL purges name an entry by: the path as the back end gets it (decoded, but for an encoded slash
+    /// forwarded raw) and the normalized query, without scheme or host (a purge applies to every host).
+    /// </summary>
+    public static string PurgeUrl(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var path = Hosting.ProxyRawPath.Of(request.HttpContext) ?? (request.PathBase.Value + request.Path.Value);
+        return request.QueryString.HasValue ? path + "?" + NormalizeQuery(request.QueryString.Value!) : path;
     }
 
     /// <summary>The key of one variant of a <c>Vary</c>ing response: the primary key plus the request's values of the varied headers.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CloudProxy.ReverseProxy.Hosting;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.AspNetCore.Http;
@@ -8,15 +7,18 @@ using Yarp.ReverseProxy.Model;
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>
-/// Step of YARP's proxy pipeline: answers from the cache when it can (<c>X-Cache: HIT</c>), otherwise lets the
-/// request through (<c>X-Cache: MISS</c>), copying the streamed response aside to store it when the HTTP rules
-/// allow. One fetch per key at a time; a store outage means pass-through.
+/// Step of YARP's proxy pipeline: answers from the cache when it can, otherwise lets the request through,
+/// copying the streamed response aside to store it when the HTTP rules allow. <c>X-Cache</c> says which:
+/// HIT (fresh), UPDATING (stale-while-revalidate: stale now, one refresh in the background), REVALIDATED (the
+/// back end said 304 to the entry's validators), STALE (stale-if-error: the back end failed or said 5xx), MISS.
+/// A client's matching If-None-Match/If-Modified-Since gets a 304 from the entry. One back-end trip per key at a
+/// time; a store outage means pass-through.
 /// </summary>
 public sealed class ProxyCacheMiddleware(
-    RequestDelegate next, ProxyCacheStore store, ProxyCacheCoalescer coalescer, ProxyMetrics metrics,
-    IOptions<ReverseProxyOptions> options, TimeProvider time)
+    RequestDelegate next, ProxyCacheStore store, ProxyCacheCoalescer coalescer, ProxyCacheFill fill, ProxyCacheRefresher refresher,
+    ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, TimeProvider time)
 {
-    public const string CacheHeader = "X-Cache";
+    public const string CacheHeader = ProxyCacheResponder.CacheHeader;
 
     private readonly ReverseProxyOptions _options = options.Value;
 
@@ -24,8 +26,8 @@ public sealed class ProxyCacheMiddleware(
     {
         ArgumentNullException.ThrowIfNull(context);
         var route = ProxyRouteSettings.For(context.GetReverseProxyFeature().Route.Config, _options);
-        var decision = ProxyCachePolicy.ForRequest(context.Request, route);
-        if (!decision.Lookup && !decision.Store)
+        var request = ProxyCachePolicy.ForRequest(context.Request, route);
+        if (!request.Lookup && !request.Store)
         {
             context.Response.Headers[CacheHeader] = "MISS";
             metrics.CacheLookups.WithLabels(route.RouteId, "bypass").Inc();
@@ -36,127 +38,109 @@ public sealed class ProxyCacheMiddleware(
 
         var key = ProxyCacheKey.For(context.Request);
         ProxyCacheCoalescer.Lease? lease = null;
-        if (decision.Lookup)
+        ProxyCachedResponse? stale;
+        using (var span = Tracing.ProxySpans.Start("cache lookup"))
         {
-            using (var span = Tracing.ProxySpans.Start("cache lookup"))
+            var (entry, use) = await LookupAsync(key, context.Request, request);
+            if (use is not (ProxyCacheUse.Fresh or ProxyCacheUse.StaleAccepted or ProxyCacheUse.WhileRevalidate) && !request.OnlyIfCached)
             {
-                var entry = await LookupAsync(key, context.Request, context.RequestAborted);
-                if (entry is null)
+                // Missing or to be validated: one trip to the back end per key; the others wait and look again.
+                (lease, var wait) = coalescer.Enter(key);
+                if (wait is not null)
                 {
-                    (lease, var wait) = coalescer.Enter(key);
-                    if (wait is not null)
-                    {
-                        metrics.CacheCoalesced.Inc();
-                        await WaitQuietlyAsync(wait, context.RequestAborted);
-                        entry = await LookupAsync(key, context.Request, context.RequestAborted);
-                    }
-                }
-
-                span?.SetTag("cache.result", entry is null ? "miss" : "hit");
-                if (entry is not null)
-                {
-                    metrics.CacheLookups.WithLabels(route.RouteId, "hit").Inc();
-                    await ServeAsync(context, entry);
-                    return;
+                    metrics.CacheCoalesced.Inc();
+                    await WaitQuietlyAsync(wait, context.RequestAborted);
+                    (entry, use) = await LookupAsync(key, context.Request, request);
                 }
             }
+
+            span?.SetTag("cache.result", use?.ToString() ?? "miss");
+            switch (use)
+            {
+                case ProxyCacheUse.Fresh or ProxyCacheUse.StaleAccepted:
+                    lease?.Dispose();
+                    await ServeAsync(context, route, entry!, "HIT", "hit");
+                    return;
+                case ProxyCacheUse.WhileRevalidate:
+                    lease?.Dispose();
+                    refresher.TryStart(context, next, route, key, entry!);
+                    await ServeAsync(context, route, entry!, "UPDATING", "updating");
+                    return;
+            }
+
+            stale = entry;
         }
 
-        metrics.CacheLookups.WithLabels(route.RouteId, decision.Lookup ? "miss" : "bypass").Inc();
         using (lease)
         {
-            context.Response.Headers[CacheHeader] = "MISS";
-            if (!decision.Store)
+            if (request.OnlyIfCached)
             {
+                metrics.CacheLookups.WithLabels(route.RouteId, "only_if_cached").Inc();
+                await ProxyCacheResponder.OnlyIfCachedAsync(context);
+                return;
+            }
+
+            context.Response.Headers[CacheHeader] = "MISS";
+            if (!request.Store)
+            {
+                metrics.CacheLookups.WithLabels(route.RouteId, "miss").Inc();
                 await next(context);
                 return;
             }
 
-            await FetchAndStoreAsync(context, route, key);
+            var (result, refreshed) = await fill.RunAsync(context, next, route, key, stale);
+            switch (result)
+            {
+                case FillResult.NotModified:
+                    metrics.CacheRevalidations.WithLabels("inline", "not_modified").Inc();
+                    ProxyCacheResponder.Reset(context.Response);
+                    await ServeAsync(context, route, refreshed!, "REVALIDATED", "revalidated");
+                    break;
+                case FillResult.ServeStale:
+                    metrics.CacheRevalidations.WithLabels("inline", "error").Inc();
+                    ProxyCacheResponder.Reset(context.Response);
+                    await ServeAsync(context, route, stale!, "STALE", "stale");
+                    break;
+                default:
+                    if (stale is not null && (stale.ETag is not null || stale.LastModified is not null))
+                    {
+                        metrics.CacheRevalidations.WithLabels("inline", context.Response.StatusCode >= 500 ? "error" : "modified").Inc();
+                    }
+
+                    metrics.CacheLookups.WithLabels(route.RouteId, "miss").Inc();
+                    break;
+            }
         }
     }
 
-    private async Task FetchAndStoreAsync(HttpContext context, ProxyRouteSettings route, string key)
+    private async Task ServeAsync(HttpContext context, ProxyRouteSettings route, ProxyCachedResponse entry, string status, string result)
     {
-        var original = context.Response.Body;
-        var tee = new ProxyTeeStream(original, route.MaxEntryBytes, () => ProxyCachePolicy.ForResponse(context.Response, route, time).Reason is null);
-        context.Response.Body = tee;
-        try
+        metrics.CacheLookups.WithLabels(route.RouteId, result).Inc();
+        if (await ProxyCacheResponder.ServeAsync(context, entry, status, time.GetUtcNow().ToUnixTimeMilliseconds(), hideTags: false))
         {
-            await next(context);
+            metrics.CacheNotModified.WithLabels(route.RouteId).Inc();
         }
-        finally
-        {
-            context.Response.Body = original;
-        }
-
-        var (ttl, reason) = ProxyCachePolicy.ForResponse(context.Response, route, time);
-        var body = tee.Captured;
-        if (reason is null && body is null)
-        {
-            reason = "too_large";
-        }
-
-        if (reason is null && (context.RequestAborted.IsCancellationRequested
-            || (context.Response.ContentLength is { } length && length != tee.BytesWritten)))
-        {
-            reason = "incomplete";
-        }
-
-        if (reason is not null)
-        {
-            metrics.CacheNotStored.WithLabels(reason).Inc();
-            return;
-        }
-
-        var vary = ProxyCachePolicy.VaryHeaders(context.Response);
-        var varyValues = vary.Count == 0 ? string.Empty : ProxyCacheKey.VaryValues(vary, context.Request);
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var entry = ProxyCachedResponse.From(context.Response, body!.Value, now, now + (long)ttl.TotalMilliseconds, vary, varyValues);
-
-        // Stored before the request completes, so requests waiting on this key find it when they look again.
-        await store.SetAsync(key, entry, ttl, CancellationToken.None);
-        if (vary.Count > 0)
-        {
-            await store.SetAsync(ProxyCacheKey.Variant(key, vary, context.Request), entry, ttl, CancellationToken.None);
-        }
-
-        metrics.CacheStored.WithLabels(route.RouteId).Inc();
     }
 
-    /// <summary>The entry for this request, honouring Vary: the primary key holds the latest variant, each variant also has its own key.</summary>
-    private async Task<ProxyCachedResponse?> LookupAsync(string key, HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>The entry for this request and how it may be used, honouring Vary: the primary key holds the latest variant, each variant also has its own key.</summary>
+    private async Task<(ProxyCachedResponse? Entry, ProxyCacheUse? Use)> LookupAsync(string key, HttpRequest httpRequest, ProxyCacheRequest request)
     {
-        var entry = await store.GetAsync(key, cancellationToken);
-        if (entry is not null && entry.Vary.Count > 0 && ProxyCacheKey.VaryValues(entry.Vary, request) != entry.VaryValues)
+        if (!request.Lookup)
         {
-            entry = await store.GetAsync(ProxyCacheKey.Variant(key, entry.Vary, request), cancellationToken);
-            if (entry is not null && ProxyCacheKey.VaryValues(entry.Vary, request) != entry.VaryValues)
+            return (null, null);
+        }
+
+        var entry = await store.GetAsync(key, httpRequest.HttpContext.RequestAborted);
+        if (entry is not null && entry.Vary.Count > 0 && ProxyCacheKey.VaryValues(entry.Vary, httpRequest) != entry.VaryValues)
+        {
+            entry = await store.GetAsync(ProxyCacheKey.Variant(key, entry.Vary, httpRequest), httpRequest.HttpContext.RequestAborted);
+            if (entry is not null && ProxyCacheKey.VaryValues(entry.Vary, httpRequest) != entry.VaryValues)
             {
                 entry = null;
             }
         }
 
-        return entry is not null && entry.ExpiresAtUnixMs > time.GetUtcNow().ToUnixTimeMilliseconds() ? entry : null;
-    }
-
-    private async Task ServeAsync(HttpContext context, ProxyCachedResponse entry)
-    {
-        var response = context.Response;
-        response.StatusCode = entry.StatusCode;
-        foreach (var (name, values) in entry.Headers)
-        {
-            response.Headers[name] = values;
-        }
-
-        var age = Math.Max(0, (time.GetUtcNow().ToUnixTimeMilliseconds() - entry.StoredAtUnixMs) / 1000);
-        response.Headers.Age = age.ToString(CultureInfo.InvariantCulture);
-        response.Headers[CacheHeader] = "HIT";
-        response.ContentLength = entry.Body.Length;
-        if (!HttpMethods.IsHead(context.Request.Method) && entry.Body.Length > 0)
-        {
-            await response.Body.WriteAsync(entry.Body, context.RequestAborted);
-        }
+        return entry is null ? (null, null) : (entry, ProxyCacheFreshness.Use(entry, request, time.GetUtcNow().ToUnixTimeMilliseconds()));
     }
 
     private async Task WaitQuietlyAsync(Task wait, CancellationToken cancellationToken)

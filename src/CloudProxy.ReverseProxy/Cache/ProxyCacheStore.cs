@@ -47,6 +47,13 @@ public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions
             return null;
         }, cancellationToken);
 
+    public Task DeleteAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync<byte[]>("delete", async ct =>
+        {
+            await store.DeleteAsync(key, ct);
+            return null;
+        }, cancellationToken);
+
     private async Task<T?> RunAsync<T>(string operation, Func<CancellationToken, Task<T?>> call, CancellationToken cancellationToken)
         where T : class
     {

@@ -20,6 +20,8 @@ public sealed class ProxyRouteSettings
     public const string CacheAllowAuthorizationKey = "CloudProxy.Cache.AllowAuthorization";
     public const string CacheAllowSetCookieKey = "CloudProxy.Cache.AllowSetCookie";
     public const string CacheAllowCookieKey = "CloudProxy.Cache.AllowCookie";
+    public const string CacheStaleWhileRevalidateKey = "CloudProxy.Cache.StaleWhileRevalidateSeconds";
+    public const string CacheStaleIfErrorKey = "CloudProxy.Cache.StaleIfErrorSeconds";
     public const string RequestsPerMinuteKey = "CloudProxy.RateLimit.RequestsPerMinute";
     public const string BurstKey = "CloudProxy.RateLimit.Burst";
     public const string CriticalityKey = "CloudProxy.Backpressure.Criticality";
@@ -41,6 +43,15 @@ public sealed class ProxyRouteSettings
     public bool AllowSetCookie { get; init; }
 
     public bool AllowCookie { get; init; }
+
+    /// <summary>stale-while-revalidate for responses that state none (seconds; 0 = off).</summary>
+    public double StaleWhileRevalidateSeconds { get; init; }
+
+    /// <summary>stale-if-error for responses that state none (seconds; 0 = off).</summary>
+    public double StaleIfErrorSeconds { get; init; }
+
+    /// <summary>How long an entry with a validator outlives its freshness, for conditional requests (global <c>Cache:KeepSeconds</c>).</summary>
+    public double KeepSeconds { get; init; }
 
     public int RequestsPerMinute { get; init; }
 
@@ -73,7 +84,7 @@ public sealed class ProxyRouteSettings
             }
         }
 
-        foreach (var key in new[] { CacheTtlKey, CacheMaxTtlKey, CacheMaxEntryBytesKey, RequestsPerMinuteKey, BurstKey })
+        foreach (var key in new[] { CacheTtlKey, CacheMaxTtlKey, CacheMaxEntryBytesKey, RequestsPerMinuteKey, BurstKey, CacheStaleWhileRevalidateKey, CacheStaleIfErrorKey })
         {
             if (metadata.TryGetValue(key, out var v) && (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || d < 0))
             {
@@ -102,6 +113,9 @@ public sealed class ProxyRouteSettings
             AllowAuthorization = Flag(m, CacheAllowAuthorizationKey, options.Cache.AllowAuthorization),
             AllowSetCookie = Flag(m, CacheAllowSetCookieKey, options.Cache.AllowSetCookie),
             AllowCookie = Flag(m, CacheAllowCookieKey, options.Cache.AllowCookie),
+            StaleWhileRevalidateSeconds = Number(m, CacheStaleWhileRevalidateKey, options.Cache.StaleWhileRevalidateSeconds),
+            StaleIfErrorSeconds = Number(m, CacheStaleIfErrorKey, options.Cache.StaleIfErrorSeconds),
+            KeepSeconds = options.Cache.KeepSeconds,
             RequestsPerMinute = rpm,
             Burst = burst > 0 ? burst : rpm,
             Criticality = m.TryGetValue(CriticalityKey, out var c) && Backpressure.ProxyCriticalityOf.TryParse(c, out var parsed)

@@ -75,6 +75,9 @@ public sealed partial class ReverseProxyServer(
             builder.Services.AddSingleton(shared, services.GetRequiredService(shared));
         }
 
+        // The proxy app's own: its background refreshes run this pipeline and end with it.
+        builder.Services.AddSingleton<ProxyCacheRefresher>();
+
         var proxy = builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection(ReverseProxyOptions.Section));
         if (!string.IsNullOrEmpty(o.ConfigFile))
@@ -137,7 +140,7 @@ public sealed partial class ReverseProxyServer(
 
     private static readonly Type[] SharedServices =
     [
-        typeof(ProxyMetrics), typeof(ProxyCacheStore), typeof(ProxyCacheCoalescer), typeof(IProxyRateLimitStore), typeof(ProxyClientIdentity),
+        typeof(ProxyMetrics), typeof(ProxyCacheStore), typeof(ProxyCacheCoalescer), typeof(ProxyCacheFill), typeof(IProxyRateLimitStore), typeof(ProxyClientIdentity),
         typeof(ProxyCongestionWindow), typeof(TimeProvider), typeof(Random), typeof(IOptions<ReverseProxyOptions>),
     ];
 

@@ -19,6 +19,8 @@ public sealed class ProxyMetrics
         CacheStored = factory.CreateCounter(ReverseProxyMetricNames.CacheStored, "Responses stored in the cache.", ["route"]);
         CacheNotStored = factory.CreateCounter(ReverseProxyMetricNames.CacheNotStored, "Responses to cacheable requests that were not stored.", ["reason"]);
         CacheStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.CacheStoreErrors, "Cache store failures answered by passing through.", ["operation"]);
+        CacheRevalidations = factory.CreateCounter(ReverseProxyMetricNames.CacheRevalidations, "Trips to the back end with a stored entry's validators, by mode and result.", ["mode", "result"]);
+        CacheNotModified = factory.CreateCounter(ReverseProxyMetricNames.CacheNotModified, "Conditional requests answered 304 from the cache.", ["route"]);
         CacheCoalesced = factory.CreateCounter(ReverseProxyMetricNames.CacheCoalesced, "Requests that waited for a concurrent fetch of the same key.");
         RateLimited = factory.CreateCounter(ReverseProxyMetricNames.RateLimited, "Requests refused with 429 by the rate limiter.", ["route"]);
         RateLimitStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.RateLimitStoreErrors, "Shared rate-limit store failures (the replica's own limiter answers meanwhile).");
@@ -53,6 +55,10 @@ public sealed class ProxyMetrics
     public Counter CacheStoreErrors { get; }
 
     public Counter CacheCoalesced { get; }
+
+    public Counter CacheRevalidations { get; }
+
+    public Counter CacheNotModified { get; }
 
     public Counter RateLimited { get; }
 

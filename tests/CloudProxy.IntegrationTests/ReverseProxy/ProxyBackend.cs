@@ -11,7 +11,9 @@ namespace CloudProxy.IntegrationTests.ReverseProxy;
 /// A real back end on 127.0.0.1 (Kestrel, port 0). It counts the calls per path and query, remembers the last
 /// request's headers, and shapes its response from the query string: <c>cc</c> (Cache-Control), <c>vary</c>,
 /// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>, <c>size=1</c> (answers the request body's length),
-/// <c>gate=1</c> (holds the answer until the test calls <see cref="OpenGate"/>).
+/// <c>gate=1</c> (holds the answer until the test calls <see cref="OpenGate"/>), <c>etag</c> (ETag <c>"value"</c>, or <c>auto</c>: a new one per call)
+/// and <c>lm=1</c> (a fixed Last-Modified), each answering a matching If-None-Match / If-Modified-Since with 304 (whose Cache-Control is
+/// <c>cc304</c> when given). Every answer says its call number in <c>X-Backend-Call</c>; <see cref="FailWith"/> makes every call fail.
 /// The body names the call number, so a test can tell a cached answer from a fresh one; <see cref="Arrivals"/> keeps the order calls came in.
 /// </summary>
 public sealed class ProxyBackend : IAsyncDisposable
@@ -21,6 +23,7 @@ public sealed class ProxyBackend : IAsyncDisposable
     private readonly ConcurrentQueue<string> _arrivals = new();
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _total;
+    private int _notModified;
 
     private ProxyBackend(WebApplication app) => _app = app;
 
@@ -29,6 +32,14 @@ public sealed class ProxyBackend : IAsyncDisposable
     public IHeaderDictionary? LastHeaders { get; private set; }
 
     public int Total => Volatile.Read(ref _total);
+
+    /// <summary>304s answered to conditional requests.</summary>
+    public int NotModifiedSent => Volatile.Read(ref _notModified);
+
+    /// <summary>When set, every call is answered with this status and the body <c>failing</c>.</summary>
+    public int? FailWith { get; set; }
+
+    public const string LastModified = "Wed, 01 Jan 2025 00:00:00 GMT";
 
     public int CallsTo(string pathAndQuery) => _calls.TryGetValue(pathAndQuery, out var n) ? n : 0;
 
@@ -76,6 +87,35 @@ public sealed class ProxyBackend : IAsyncDisposable
         }
 
         var response = context.Response;
+        response.Headers["X-Backend-Call"] = call.ToString(CultureInfo.InvariantCulture);
+        if (FailWith is { } failure)
+        {
+            response.StatusCode = failure;
+            await response.WriteAsync("failing", context.RequestAborted);
+            return;
+        }
+
+        var etag = q["etag"] == "auto" ? $"\"v{call}\"" : q["etag"].Count > 0 ? $"\"{q["etag"]}\"" : null;
+        if (etag is not null)
+        {
+            response.Headers.ETag = etag;
+        }
+
+        if (q["lm"] == "1")
+        {
+            response.Headers.LastModified = LastModified;
+        }
+
+        var matches = etag is not null && request.Headers.IfNoneMatch.Any(v => v?.Contains(etag, StringComparison.Ordinal) == true);
+        var unmodified = q["lm"] == "1" && request.Headers.IfNoneMatch.Count == 0 && request.Headers.IfModifiedSince == LastModified;
+        if (matches || unmodified)
+        {
+            Interlocked.Increment(ref _notModified);
+            response.StatusCode = StatusCodes.Status304NotModified;
+            response.Headers.CacheControl = q["cc304"].Count > 0 ? q["cc304"].ToString() : q["cc"].ToString();
+            return;
+        }
+
         response.StatusCode = int.TryParse(q["status"], CultureInfo.InvariantCulture, out var status) ? status : 200;
         if (q["cc"].Count > 0)
         {

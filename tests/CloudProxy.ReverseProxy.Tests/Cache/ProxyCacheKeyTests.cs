@@ -51,13 +51,17 @@ public class ProxyCacheKeyTests
         context.Response.Headers.ContentType = "text/plain";
         context.Response.Headers["X-Two"] = new(["1", "2"]);
         context.Response.Headers.TransferEncoding = "chunked";
-        var entry = ProxyCachedResponse.From(context.Response, "hello"u8.ToArray(), 10, 20, ["Accept-Language"], "accept-language:en\n");
+        var lifetime = new ProxyCacheLifetime(TimeSpan.FromMilliseconds(10), TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(7), TimeSpan.Zero, false);
+        var entry = ProxyCachedResponse.Create(203, context.Response.Headers, "hello"u8.ToArray(), 10, lifetime, ["Accept-Language"], "accept-language:en\n",
+            "/p?a=1", ["t1", "t2"]);
 
         var bytes = entry.Serialize();
         var back = ProxyCachedResponse.Deserialize(bytes)!;
 
         Assert.Equal(203, back.StatusCode);
-        Assert.Equal((10L, 20L), (back.StoredAtUnixMs, back.ExpiresAtUnixMs));
+        Assert.Equal((10L, 20L, 25L, 27L), (back.StoredAtUnixMs, back.ExpiresAtUnixMs, back.StaleWhileRevalidateUntilUnixMs, back.StaleIfErrorUntilUnixMs));
+        Assert.Equal("/p?a=1", back.Url);
+        Assert.Equal(["t1", "t2"], back.Tags);
         Assert.Equal("hello"u8.ToArray(), back.Body.ToArray());
         Assert.Equal(["1", "2"], back.Headers.Single(h => h.Key == "X-Two").Value);
         Assert.DoesNotContain(back.Headers, h => h.Key == "Transfer-Encoding");
