@@ -7,6 +7,7 @@ internal static class ReverseProxyEventIds
     public const int NotStarted = 6002;
     public const int CacheStoreFailed = 6010;
     public const int CacheRefreshFailed = 6011;
+    public const int PurgeSyncFailed = 6012;
     public const int RateLimitStoreFailed = 6020;
     public const int SharedRateLimitStoreFailed = 6021;
     public const int QueryFailed = 6030;

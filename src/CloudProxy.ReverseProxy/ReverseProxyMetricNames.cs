@@ -20,6 +20,18 @@ public static class ReverseProxyMetricNames
     /// <summary>Labels: <c>mode</c> (inline, background), <c>result</c> (not_modified, modified, error, collapsed, skipped).</summary>
     public const string CacheRevalidations = "cloudproxy_reverseproxy_cache_revalidations_total";
 
+    /// <summary>Label <c>kind</c> (url, prefix, tag, all): purges made on this replica.</summary>
+    public const string Purges = "cloudproxy_reverseproxy_cache_purges_total";
+
+    /// <summary>Label <c>reason</c> (token, bad_request, too_large, method): purge requests refused.</summary>
+    public const string PurgeRefused = "cloudproxy_reverseproxy_cache_purge_refused_total";
+
+    /// <summary>Label <c>operation</c> (get, set): failed reads and writes of the shared purge log (retried at the next sync).</summary>
+    public const string PurgeSyncErrors = "cloudproxy_reverseproxy_cache_purge_sync_errors_total";
+
+    /// <summary>Stored entries not served because a purge covers them.</summary>
+    public const string CachePurged = "cloudproxy_reverseproxy_cache_purged_total";
+
     /// <summary>Label <c>route</c>: clients' conditional requests answered 304 from the cache.</summary>
     public const string CacheNotModified = "cloudproxy_reverseproxy_cache_not_modified_total";
 

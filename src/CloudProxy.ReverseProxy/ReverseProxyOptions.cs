@@ -41,6 +41,25 @@ public sealed class ReverseProxyOptions
     public ProxyBackpressureOptions Backpressure { get; set; } = new();
 
     public ProxyJitterOptions Jitter { get; set; } = new();
+
+    public ProxyPurgeOptions Purge { get; set; } = new();
+}
+
+public sealed class ProxyPurgeOptions
+{
+    /// <summary>Bearer token of the purge endpoint and the PURGE method; empty = purging off (those requests pass on).</summary>
+    public string Token { get; set; } = string.Empty;
+
+    /// <summary>Path of the purge endpoint on the proxy's listener (taken before routing, so no route shadows it).</summary>
+    public string Path { get; set; } = "/.cloudproxy/purge";
+
+    /// <summary>How often each replica reads the shared purge log (Redis or the Dapr state store).</summary>
+    public double SyncIntervalMs { get; set; } = 1000;
+
+    /// <summary>Records the shared log holds; older ones fold into one purge of everything up to them.</summary>
+    public int MaxRecords { get; set; } = 10_000;
+
+    public bool Enabled => !string.IsNullOrEmpty(Token);
 }
 
 public sealed class ProxyCacheOptions
@@ -85,6 +104,9 @@ public sealed class ProxyCacheOptions
 
     /// <summary>How long an entry with a validator (ETag, Last-Modified) is kept past its freshness for conditional requests.</summary>
     public double KeepSeconds { get; set; } = 600;
+
+    /// <summary>Upper bound on stale-while-revalidate and stale-if-error, whatever the back end or a route says.</summary>
+    public double MaxStaleSeconds { get; set; } = 86_400;
 
     /// <summary>Background refreshes (stale-while-revalidate) running at once; a stale hit past this serves stale without starting another.</summary>
     public int RefreshConcurrency { get; set; } = 16;

@@ -44,6 +44,7 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
         ValidateCache(options.Cache, failures);
         ValidateRateLimit(options.RateLimit, failures);
         ValidateBackpressure(options.Backpressure, failures);
+        ValidatePurge(options.Purge, failures);
         if (options.Jitter.MaxDelayMs is < 0 or > 60_000)
         {
             failures.Add($"{S}:Jitter:MaxDelayMs must be between 0 and 60000 (got {options.Jitter.MaxDelayMs})");
@@ -74,7 +75,11 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
             failures.Add($"{S}:Cache:StoreTimeoutMs must be > 0, OutageBackoffSeconds and CoalesceWaitSeconds >= 0");
         }
 
-        foreach (var (name, value) in new[] { ("StaleWhileRevalidateSeconds", o.StaleWhileRevalidateSeconds), ("StaleIfErrorSeconds", o.StaleIfErrorSeconds), ("KeepSeconds", o.KeepSeconds) })
+        foreach (var (name, value) in new[]
+        {
+            ("StaleWhileRevalidateSeconds", o.StaleWhileRevalidateSeconds), ("StaleIfErrorSeconds", o.StaleIfErrorSeconds), ("KeepSeconds", o.KeepSeconds),
+            ("MaxStaleSeconds", o.MaxStaleSeconds),
+        })
         {
             if (value is < 0 or > 31_536_000)
             {
@@ -113,6 +118,29 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
         foreach (var proxy in o.TrustedProxies.Where(p => ProxyClientIdentity.ParseNetwork(p) is null))
         {
             failures.Add($"{S}:RateLimit:TrustedProxies: '{proxy}' is not an IP address or CIDR range");
+        }
+    }
+
+    private static void ValidatePurge(ProxyPurgeOptions o, List<string> failures)
+    {
+        if (o.Enabled && o.Token.Length < 16)
+        {
+            failures.Add($"{S}:Purge:Token must be at least 16 characters when set (got {o.Token.Length})");
+        }
+
+        if (string.IsNullOrEmpty(o.Path) || o.Path[0] != '/' || o.Path.Any(c => char.IsControl(c) || c is '?' or '#' or ' '))
+        {
+            failures.Add($"{S}:Purge:Path must be a path starting with / (got '{o.Path}')");
+        }
+
+        if (o.SyncIntervalMs is < 50 or > 600_000)
+        {
+            failures.Add($"{S}:Purge:SyncIntervalMs must be between 50 and 600000 (got {o.SyncIntervalMs})");
+        }
+
+        if (o.MaxRecords is < 10 or > 1_000_000)
+        {
+            failures.Add($"{S}:Purge:MaxRecords must be between 10 and 1000000 (got {o.MaxRecords})");
         }
     }
 

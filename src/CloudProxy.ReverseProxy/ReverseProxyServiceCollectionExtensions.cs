@@ -45,6 +45,15 @@ public static class ReverseProxyServiceCollectionExtensions
         });
         services.TryAddSingleton<ProxyCacheCoalescer>();
         services.TryAddSingleton<ProxyCacheFill>();
+        services.TryAddSingleton(sp =>
+        {
+            // A purge must outlive every entry stored before it: the longest an entry can be kept, with a margin.
+            var cache = sp.GetRequiredService<IOptions<ReverseProxyOptions>>().Value.Cache;
+            return new Purge.ProxyPurgeIndex(sp.GetRequiredService<TimeProvider>(),
+                TimeSpan.FromSeconds(cache.MaxTtlSeconds + Math.Max(cache.KeepSeconds, cache.MaxStaleSeconds) + 60));
+        });
+        services.TryAddSingleton<Purge.ProxyPurgeLog>();
+        services.AddHostedService(sp => sp.GetRequiredService<Purge.ProxyPurgeLog>());
         services.TryAddSingleton<IProxyRateLimitStore>(sp => sp.GetRequiredService<ProxyRedis>().Connection is { } redis
             ? new ProxyFallbackRateLimitStore(new ProxyRedisRateLimitStore(redis), new ProxyMemoryRateLimitStore(sp.GetRequiredService<TimeProvider>()),
                 sp.GetRequiredService<IOptions<ReverseProxyOptions>>().Value.Cache, sp.GetRequiredService<ProxyMetrics>(),

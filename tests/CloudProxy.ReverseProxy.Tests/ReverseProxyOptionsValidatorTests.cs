@@ -51,6 +51,25 @@ public class ReverseProxyOptionsValidatorTests
     }
 
     [Fact]
+    public void Purge_and_stale_settings_are_checked_naming_them()
+    {
+        var options = new ReverseProxyOptions
+        {
+            Purge = { Token = "short", Path = "purge", SyncIntervalMs = 1, MaxRecords = 1 },
+            Cache = { StaleIfErrorSeconds = -1, RefreshConcurrency = 0 },
+        };
+
+        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
+
+        Assert.Contains(failures, f => f.Contains("Purge:Token must be at least 16 characters", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Purge:Path must be a path starting with /", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Purge:SyncIntervalMs", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Purge:MaxRecords", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Cache:StaleIfErrorSeconds", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("Cache:RefreshConcurrency", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_route_criticality_that_names_no_class_is_reported_naming_the_route()
     {
         var route = new Yarp.ReverseProxy.Configuration.RouteConfig

@@ -28,7 +28,7 @@ public enum FillResult
 /// and is stored when the HTTP rules allow (replacing the stale entry, or deleting it when the new answer may
 /// not be stored).
 /// </summary>
-public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, TimeProvider time)
+public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, TimeProvider time, Purge.ProxyPurgeIndex purges)
 {
     public async Task<(FillResult Result, ProxyCachedResponse? Entry)> RunAsync(
         HttpContext context, RequestDelegate next, ProxyRouteSettings route, string key, ProxyCachedResponse? stale)
@@ -41,7 +41,14 @@ public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, 
         var clientConditions = validated ? SwapConditions(request, stale!) : null;
 
         var original = context.Response.Body;
-        var tee = new ProxyTeeStream(original, route.MaxEntryBytes, () => Judge(context, route, stale, validated));
+
+        // Read at the head: the tag fields are taken off the response before it leaves when purging is on.
+        IReadOnlyList<string>? tags = null;
+        var tee = new ProxyTeeStream(original, route.MaxEntryBytes, () =>
+        {
+            tags = ProxyCacheTags.Of(context.Response.Headers);
+            return Judge(context, route, stale, validated);
+        });
         context.Response.Body = tee;
         try
         {
@@ -74,7 +81,6 @@ public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, 
 
         var response = context.Response;
         var (lifetime, reason) = ProxyCachePolicy.ForResponse(response, route);
-        var tags = ProxyCacheTags.Of(response.Headers);
         if (reason is null && tags is null)
         {
             reason = "tags";
@@ -120,6 +126,12 @@ public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, 
     {
         ArgumentNullException.ThrowIfNull(entry);
         ArgumentNullException.ThrowIfNull(request);
+
+        // Never longer than purges are remembered, or a purged entry could come back once its purge is forgotten.
+        if (retention > purges.Remember)
+        {
+            retention = purges.Remember;
+        }
 
         // Stored before the request completes, so requests waiting on this key find it when they look again.
         await store.SetAsync(key, entry, retention, CancellationToken.None);

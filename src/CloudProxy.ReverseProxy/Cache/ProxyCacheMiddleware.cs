@@ -16,16 +16,31 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// </summary>
 public sealed class ProxyCacheMiddleware(
     RequestDelegate next, ProxyCacheStore store, ProxyCacheCoalescer coalescer, ProxyCacheFill fill, ProxyCacheRefresher refresher,
-    ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, TimeProvider time)
+    Purge.ProxyPurgeIndex purges, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, TimeProvider time)
 {
     public const string CacheHeader = ProxyCacheResponder.CacheHeader;
 
+    private static readonly Func<object, Task> HideTags = state =>
+    {
+        var headers = ((HttpResponse)state).Headers;
+        headers.Remove(ProxyCacheTags.SurrogateKey);
+        headers.Remove(ProxyCacheTags.CacheTag);
+        return Task.CompletedTask;
+    };
+
     private readonly ReverseProxyOptions _options = options.Value;
+    private readonly bool _hideTags = options.Value.Purge.Enabled;
 
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var route = ProxyRouteSettings.For(context.GetReverseProxyFeature().Route.Config, _options);
+        if (_hideTags)
+        {
+            // The tags are the proxy's (for purges), as at Fastly and Cloudflare: not passed to clients.
+            context.Response.OnStarting(HideTags, context.Response);
+        }
+
         var request = ProxyCachePolicy.ForRequest(context.Request, route);
         if (!request.Lookup && !request.Store)
         {
@@ -116,7 +131,7 @@ public sealed class ProxyCacheMiddleware(
     private async Task ServeAsync(HttpContext context, ProxyRouteSettings route, ProxyCachedResponse entry, string status, string result)
     {
         metrics.CacheLookups.WithLabels(route.RouteId, result).Inc();
-        if (await ProxyCacheResponder.ServeAsync(context, entry, status, time.GetUtcNow().ToUnixTimeMilliseconds(), hideTags: false))
+        if (await ProxyCacheResponder.ServeAsync(context, entry, status, time.GetUtcNow().ToUnixTimeMilliseconds(), _hideTags))
         {
             metrics.CacheNotModified.WithLabels(route.RouteId).Inc();
         }
@@ -138,6 +153,12 @@ public sealed class ProxyCacheMiddleware(
             {
                 entry = null;
             }
+        }
+
+        if (entry is not null && purges.IsPurged(entry))
+        {
+            metrics.CachePurged.Inc();
+            entry = null;
         }
 
         return entry is null ? (null, null) : (entry, ProxyCacheFreshness.Use(entry, request, time.GetUtcNow().ToUnixTimeMilliseconds()));

@@ -155,8 +155,8 @@ public static class ProxyCachePolicy
         // Never stale without validation: no-cache, must-revalidate, proxy-revalidate (RFC 9111 §4.2.4). An explicit
         // stale-while-revalidate or stale-if-error beside s-maxage is honoured (see docs/designs/reverse-proxy.md).
         var mustRevalidate = noCache || HasDirective(cacheControl, "must-revalidate") || HasDirective(cacheControl, "proxy-revalidate");
-        var whileRevalidate = mustRevalidate ? 0 : Seconds(cacheControl, "stale-while-revalidate") ?? route.StaleWhileRevalidateSeconds;
-        var ifError = mustRevalidate ? 0 : Seconds(cacheControl, "stale-if-error") ?? route.StaleIfErrorSeconds;
+        var whileRevalidate = mustRevalidate ? 0 : Math.Min(route.MaxStaleSeconds, Seconds(cacheControl, "stale-while-revalidate") ?? route.StaleWhileRevalidateSeconds);
+        var ifError = mustRevalidate ? 0 : Math.Min(route.MaxStaleSeconds, Seconds(cacheControl, "stale-if-error") ?? route.StaleIfErrorSeconds);
         var keep = validator ? route.KeepSeconds : 0;
         var result = new ProxyCacheLifetime(TimeSpan.FromSeconds(fresh), TimeSpan.FromSeconds(whileRevalidate), TimeSpan.FromSeconds(ifError),
             TimeSpan.FromSeconds(keep), mustRevalidate);

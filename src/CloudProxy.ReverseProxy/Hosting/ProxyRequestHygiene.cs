@@ -85,7 +85,7 @@ public static class ProxyRawPath
     }
 
     /// <summary>What Kestrel makes of a raw path before dot segments: every escape decoded (UTF-8) but <c>%2F</c>.</summary>
-    private static string? DecodeKeepingSlashes(string path)
+    internal static string? DecodeKeepingSlashes(string path)
     {
         var bytes = new List<byte>(path.Length);
         for (var i = 0; i < path.Length; i++)

@@ -50,6 +50,9 @@ public sealed class ProxyRouteSettings
     /// <summary>stale-if-error for responses that state none (seconds; 0 = off).</summary>
     public double StaleIfErrorSeconds { get; init; }
 
+    /// <summary>Upper bound on the stale windows (global <c>Cache:MaxStaleSeconds</c>).</summary>
+    public double MaxStaleSeconds { get; init; } = 86_400;
+
     /// <summary>How long an entry with a validator outlives its freshness, for conditional requests (global <c>Cache:KeepSeconds</c>).</summary>
     public double KeepSeconds { get; init; }
 
@@ -116,6 +119,7 @@ public sealed class ProxyRouteSettings
             StaleWhileRevalidateSeconds = Number(m, CacheStaleWhileRevalidateKey, options.Cache.StaleWhileRevalidateSeconds),
             StaleIfErrorSeconds = Number(m, CacheStaleIfErrorKey, options.Cache.StaleIfErrorSeconds),
             KeepSeconds = options.Cache.KeepSeconds,
+            MaxStaleSeconds = options.Cache.MaxStaleSeconds,
             RequestsPerMinute = rpm,
             Burst = burst > 0 ? burst : rpm,
             Criticality = m.TryGetValue(CriticalityKey, out var c) && Backpressure.ProxyCriticalityOf.TryParse(c, out var parsed)

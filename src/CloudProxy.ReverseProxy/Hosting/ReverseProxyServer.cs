@@ -103,6 +103,12 @@ public sealed partial class ReverseProxyServer(
 
         var app = builder.Build();
         app.UseMiddleware<ProxyRequestMetricsMiddleware>();
+        if (o.Purge.Enabled)
+        {
+            // Before routing: no configured route (however it is ordered) can take the purge endpoint or PURGE.
+            app.UseMiddleware<Purge.ProxyPurgeEndpoint>();
+        }
+
         app.MapReverseProxy(pipeline =>
         {
             pipeline.UseMiddleware<ProxyHeaderStripMiddleware>();
@@ -142,6 +148,7 @@ public sealed partial class ReverseProxyServer(
     [
         typeof(ProxyMetrics), typeof(ProxyCacheStore), typeof(ProxyCacheCoalescer), typeof(ProxyCacheFill), typeof(IProxyRateLimitStore), typeof(ProxyClientIdentity),
         typeof(ProxyCongestionWindow), typeof(TimeProvider), typeof(Random), typeof(IOptions<ReverseProxyOptions>),
+        typeof(Purge.ProxyPurgeIndex), typeof(Purge.ProxyPurgeLog),
     ];
 
     private static partial class Log

@@ -21,6 +21,10 @@ public sealed class ProxyMetrics
         CacheStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.CacheStoreErrors, "Cache store failures answered by passing through.", ["operation"]);
         CacheRevalidations = factory.CreateCounter(ReverseProxyMetricNames.CacheRevalidations, "Trips to the back end with a stored entry's validators, by mode and result.", ["mode", "result"]);
         CacheNotModified = factory.CreateCounter(ReverseProxyMetricNames.CacheNotModified, "Conditional requests answered 304 from the cache.", ["route"]);
+        Purges = factory.CreateCounter(ReverseProxyMetricNames.Purges, "Purges made on this replica, by kind.", ["kind"]);
+        PurgeRefused = factory.CreateCounter(ReverseProxyMetricNames.PurgeRefused, "Purge requests refused, by reason.", ["reason"]);
+        PurgeSyncErrors = factory.CreateCounter(ReverseProxyMetricNames.PurgeSyncErrors, "Failed reads and writes of the shared purge log.", ["operation"]);
+        CachePurged = factory.CreateCounter(ReverseProxyMetricNames.CachePurged, "Stored entries not served because a purge covers them.");
         CacheCoalesced = factory.CreateCounter(ReverseProxyMetricNames.CacheCoalesced, "Requests that waited for a concurrent fetch of the same key.");
         RateLimited = factory.CreateCounter(ReverseProxyMetricNames.RateLimited, "Requests refused with 429 by the rate limiter.", ["route"]);
         RateLimitStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.RateLimitStoreErrors, "Shared rate-limit store failures (the replica's own limiter answers meanwhile).");
@@ -57,6 +61,14 @@ public sealed class ProxyMetrics
     public Counter CacheCoalesced { get; }
 
     public Counter CacheRevalidations { get; }
+
+    public Counter Purges { get; }
+
+    public Counter PurgeRefused { get; }
+
+    public Counter PurgeSyncErrors { get; }
+
+    public Counter CachePurged { get; }
 
     public Counter CacheNotModified { get; }
 

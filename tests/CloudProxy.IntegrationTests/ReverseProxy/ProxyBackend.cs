@@ -13,7 +13,7 @@ namespace CloudProxy.IntegrationTests.ReverseProxy;
 /// <c>cookie=1</c> (Set-Cookie), <c>status</c>, <c>bytes</c> (body size), <c>ms</c> (delay), <c>hang=1</c>, <c>size=1</c> (answers the request body's length),
 /// <c>gate=1</c> (holds the answer until the test calls <see cref="OpenGate"/>), <c>etag</c> (ETag <c>"value"</c>, or <c>auto</c>: a new one per call)
 /// and <c>lm=1</c> (a fixed Last-Modified), each answering a matching If-None-Match / If-Modified-Since with 304 (whose Cache-Control is
-/// <c>cc304</c> when given). Every answer says its call number in <c>X-Backend-Call</c>; <see cref="FailWith"/> makes every call fail.
+/// <c>cc304</c> when given); <c>tags</c> and <c>ctags</c> (Surrogate-Key, Cache-Tag). Every answer says its call number in <c>X-Backend-Call</c>; <see cref="FailWith"/> makes every call fail.
 /// The body names the call number, so a test can tell a cached answer from a fresh one; <see cref="Arrivals"/> keeps the order calls came in.
 /// </summary>
 public sealed class ProxyBackend : IAsyncDisposable
@@ -125,6 +125,16 @@ public sealed class ProxyBackend : IAsyncDisposable
         if (q["vary"].Count > 0)
         {
             response.Headers.Vary = q["vary"].ToString();
+        }
+
+        if (q["tags"].Count > 0)
+        {
+            response.Headers["Surrogate-Key"] = q["tags"].ToString();
+        }
+
+        if (q["ctags"].Count > 0)
+        {
+            response.Headers["Cache-Tag"] = q["ctags"].ToString();
         }
 
         if (q["cookie"] == "1")
