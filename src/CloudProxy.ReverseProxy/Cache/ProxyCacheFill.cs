@@ -104,7 +104,9 @@ public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, 
             metrics.CacheNotStored.WithLabels(reason).Inc();
 
             // The back end answered afresh and that answer may not be stored: the old one must not be served again.
-            if (stale is not null && response.StatusCode < 500 && response.StatusCode != StatusCodes.Status304NotModified)
+            // (Not for answers of the proxy's own, such as the limiter's 429: they say nothing about the entry.)
+            var fromBackend = context.Features.Get<Yarp.ReverseProxy.Model.IReverseProxyFeature>()?.ProxiedDestination is not null;
+            if (stale is not null && fromBackend && response.StatusCode < 500 && response.StatusCode != StatusCodes.Status304NotModified)
             {
                 await DeleteAsync(key, stale, request);
             }

@@ -43,14 +43,8 @@ public sealed class ProxyPurgeEndpoint(RequestDelegate next, ProxyPurgeLog log, 
         List<(ProxyPurgeKind, string)> purges;
         if (isPurgeMethod)
         {
-            var url = ProxyPurgeTarget.Url((Hosting.ProxyRawPath.Of(context) ?? request.PathBase + request.Path) + request.QueryString, out var problem);
-            if (url is null)
-            {
-                await RefuseAsync(context, StatusCodes.Status400BadRequest, "bad_request", problem!);
-                return;
-            }
-
-            purges = [(ProxyPurgeKind.Url, url)];
+            // The request's own URL, as the entry for it was keyed (Kestrel decoded it already).
+            purges = [(ProxyPurgeKind.Url, Cache.ProxyCacheKey.PurgeUrl(request))];
         }
         else if (!HttpMethods.IsPost(request.Method))
         {

@@ -18,7 +18,10 @@ public sealed class ProxyPurgeIndex(TimeProvider time, TimeSpan remember)
     private long _all = long.MinValue;
     private long _lastPruneMs;
 
-    public int Count => _marks.Count + (Volatile.Read(ref _all) == long.MinValue ? 0 : 1);
+    // Read on every lookup: a plain field, not ConcurrentDictionary.Count (which takes every lock).
+    private volatile int _count;
+
+    public int Count => _count;
 
     /// <summary>How long a purge is remembered: as long as an entry stored just before it can live.</summary>
     public TimeSpan Remember => remember;
@@ -38,6 +41,7 @@ public sealed class ProxyPurgeIndex(TimeProvider time, TimeSpan remember)
             }
 
             PruneIfDue();
+            _count = _marks.Count + (Volatile.Read(ref _all) == long.MinValue ? 0 : 1);
         }
     }
 

@@ -174,4 +174,23 @@ public sealed class ProxyRevalidationTests : IAsyncLifetime
 
         Assert.Equal("REVALIDATED", XCache(tooOld));
     }
+
+    [Fact]
+    public async Task A_refusal_of_the_proxys_own_while_validating_keeps_the_stored_entry()
+    {
+        await using var backend = await ProxyBackend.StartAsync();
+        await using var proxy = await ProxyHost.StartAsync(backend.Address, "-requests-per-minute", "1");
+        const string Path = "/kept?etag=v1&cc=max-age%3D0";
+        using var stored = await proxy.Client.GetAsync(Path);
+
+        // Stale at once: validating it needs the back end, and the limiter (after the cache) refuses.
+        using var refused = await proxy.Client.GetAsync(Path);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Path) { Headers = { CacheControl = CacheControlHeaderValue.Parse("max-stale") } };
+        using var accepted = await proxy.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal("HIT", XCache(accepted));
+        Assert.Equal(1, backend.Total);
+    }
 }
