@@ -34,6 +34,18 @@ public sealed class ProxyHost : IAsyncDisposable
 
     public Task<double> MetricAsync(string name, params (string Label, string Value)[] labels) => Host.MetricAsync(name, labels);
 
+    /// <summary>Sends a request through the proxy and reads its body.</summary>
+    public async Task<(HttpResponseMessage Response, string Body)> GetAsync(string path, Action<HttpRequestMessage>? configure = null, HttpMethod? method = null)
+    {
+        var request = new HttpRequestMessage(method ?? HttpMethod.Get, path);
+        configure?.Invoke(request);
+        var response = await Client.SendAsync(request);
+        return (response, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The proxy's cache status of a response (HIT, MISS, UPDATING, STALE, REVALIDATED).</summary>
+    public static string XCache(HttpResponseMessage response) => string.Join(",", response.Headers.GetValues("X-Cache"));
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

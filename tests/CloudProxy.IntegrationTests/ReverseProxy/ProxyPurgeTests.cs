@@ -14,12 +14,43 @@ public sealed class ProxyPurgeTests
 
     private static readonly string[] Purging = ["--CloudProxy:ReverseProxy:Purge:Token=" + Token, "--CloudProxy:ReverseProxy:Purge:SyncIntervalMs=200"];
 
-    private static HttpRequestMessage Get(string path) => new(HttpMethod.Get, path) { Headers = { Host = "shop.example" } };
-
+    /// <summary>Replicas behind one load balancer see the same Host; the cache key holds it.</summary>
     private static async Task<(string XCache, string Body, HttpResponseMessage Response)> GetAsync(ProxyHost proxy, string path)
     {
-        var response = await proxy.Client.SendAsync(Get(path));
-        return (string.Join(",", response.Headers.GetValues("X-Cache")), await response.Content.ReadAsStringAsync(), response);
+        var (response, body) = await proxy.GetAsync(path, r => r.Headers.Host = "shop.example");
+        return (ProxyHost.XCache(response), body, response);
+    }
+
+    /// <summary>Two replicas with purging on, sharing one real redis-server.</summary>
+    private sealed class TwoReplicas : IAsyncDisposable
+    {
+        public RedisServer Redis { get; private init; } = null!;
+
+        public ProxyBackend Backend { get; private init; } = null!;
+
+        public ProxyHost A { get; private init; } = null!;
+
+        public ProxyHost B { get; private init; } = null!;
+
+        public static async Task<TwoReplicas> StartAsync()
+        {
+            var redis = await RedisServer.StartAsync();
+            var backend = await ProxyBackend.StartAsync();
+            string[] args = [.. Purging, "-redis-address", $"127.0.0.1:{redis.Port}", "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000"];
+            return new TwoReplicas
+            {
+                Redis = redis, Backend = backend,
+                A = await ProxyHost.StartAsync(backend.Address, args), B = await ProxyHost.StartAsync(backend.Address, args),
+            };
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+            await Backend.DisposeAsync();
+            await Redis.DisposeAsync();
+        }
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> PurgeAsync(ProxyHost proxy, string json, string? token = Token)
@@ -161,11 +192,8 @@ public sealed class ProxyPurgeTests
     [Fact]
     public async Task A_purge_on_one_replica_takes_effect_on_another_sharing_redis()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var backend = await ProxyBackend.StartAsync();
-        string[] args = [.. Purging, "-redis-address", $"127.0.0.1:{redis.Port}", "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000"];
-        await using var a = await ProxyHost.StartAsync(backend.Address, args);
-        await using var b = await ProxyHost.StartAsync(backend.Address, args);
+        await using var replicas = await TwoReplicas.StartAsync();
+        var (a, b) = (replicas.A, replicas.B);
         await FillAsync(a);
         foreach (var path in new[] { ImgA, Tagged, Exact, Images })
         {
@@ -184,17 +212,14 @@ public sealed class ProxyPurgeTests
         }
 
         Assert.Equal("HIT", (await GetAsync(b, Images)).XCache);
-        Assert.True(await redis.Database.KeyExistsAsync("cloudproxy:rp:purges"));
+        Assert.True(await replicas.Redis.Database.KeyExistsAsync("cloudproxy:rp:purges"));
     }
 
     [Fact]
     public async Task Purges_from_two_replicas_at_once_all_reach_both()
     {
-        await using var redis = await RedisServer.StartAsync();
-        await using var backend = await ProxyBackend.StartAsync();
-        string[] args = [.. Purging, "-redis-address", $"127.0.0.1:{redis.Port}", "--CloudProxy:ReverseProxy:Cache:StoreTimeoutMs=10000"];
-        await using var a = await ProxyHost.StartAsync(backend.Address, args);
-        await using var b = await ProxyHost.StartAsync(backend.Address, args);
+        await using var replicas = await TwoReplicas.StartAsync();
+        var (a, b) = (replicas.A, replicas.B);
         var paths = Enumerable.Range(0, 20).Select(i => $"/many/{i}?cc=max-age%3D600&tags=t{i}").ToArray();
         foreach (var path in paths)
         {

@@ -22,15 +22,9 @@ public sealed class ProxyRevalidationTests : IAsyncLifetime
         await _backend.DisposeAsync();
     }
 
-    private async Task<(HttpResponseMessage Response, string Body)> GetAsync(string path, Action<HttpRequestMessage>? configure = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Get, path);
-        configure?.Invoke(request);
-        var response = await _proxy.Client.SendAsync(request);
-        return (response, await response.Content.ReadAsStringAsync());
-    }
+    private Task<(HttpResponseMessage Response, string Body)> GetAsync(string path, Action<HttpRequestMessage>? configure = null) => _proxy.GetAsync(path, configure);
 
-    private static string XCache(HttpResponseMessage response) => string.Join(",", response.Headers.GetValues("X-Cache"));
+    private static string XCache(HttpResponseMessage response) => ProxyHost.XCache(response);
 
     private static string BackendCall(HttpResponseMessage response) => string.Join(",", response.Headers.GetValues("X-Backend-Call"));
 

@@ -14,13 +14,9 @@ public sealed class ProxyStaleTests
         $"--CloudProxy:ReverseProxy:Routes:stale:Metadata:CloudProxy.Cache.{metadata}={seconds}",
     ];
 
-    private static async Task<(HttpResponseMessage Response, string Body)> GetAsync(ProxyHost proxy, string path)
-    {
-        var response = await proxy.Client.GetAsync(path);
-        return (response, await response.Content.ReadAsStringAsync());
-    }
+    private static Task<(HttpResponseMessage Response, string Body)> GetAsync(ProxyHost proxy, string path) => proxy.GetAsync(path);
 
-    private static string XCache(HttpResponseMessage response) => string.Join(",", response.Headers.GetValues("X-Cache"));
+    private static string XCache(HttpResponseMessage response) => ProxyHost.XCache(response);
 
     [Theory]
     [InlineData("/w?ms=1500&cc=max-age%3D1%2C%20stale-while-revalidate%3D60")]
