@@ -24,6 +24,14 @@ public sealed class DaprTransportOptions
     /// </summary>
     public int BulkPublishMaxBytes { get; set; } = 3 * 1024 * 1024;
 
+    /// <summary>
+    /// Largest message the broker takes, as it sees it: the CloudEvent daprd wraps around an envelope (its bytes in
+    /// <c>data_base64</c>, about 4/3 of the envelope, plus ~1 KB of attributes). Kafka's <c>maxMessageBytes</c>
+    /// (components/kafka: 1 MiB); 0 when the broker has no limit of its own (Redis Streams). An envelope that can
+    /// never fit is quarantined at once instead of being offered to the broker forever.
+    /// </summary>
+    public long MaxMessageBytes { get; set; }
+
     /// <summary>Deadline of one publish call to the sidecar (connect included).</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
@@ -48,6 +56,11 @@ internal sealed class DaprTransportOptionsValidator : IValidateOptions<DaprTrans
         if (options.BulkPublishMaxBytes < 1024)
         {
             failures.Add($"{Prefix}BulkPublishMaxBytes must be at least 1024 (got {options.BulkPublishMaxBytes}).");
+        }
+
+        if (options.MaxMessageBytes is < 0 or (> 0 and < 64 * 1024))
+        {
+            failures.Add($"{Prefix}MaxMessageBytes must be 0 (no broker limit) or at least 65536 (got {options.MaxMessageBytes}).");
         }
 
         if (options.PublishTimeout <= TimeSpan.Zero)

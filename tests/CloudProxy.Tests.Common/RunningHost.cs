@@ -42,7 +42,7 @@ public sealed class RunningHost : IAsyncDisposable
         if (spoolPath is null)
         {
             owned = Directory.CreateTempSubdirectory("cloudproxy-test-").FullName;
-            spoolPath = Path.Combine(owned, "spool.db");
+            spoolPath = Path.Combine(owned, "spool");
         }
 
         string[] all =

@@ -19,7 +19,7 @@ public sealed class DaprHostTests
         await using var host = await StartHostAsync(sidecar);
         var envelope = TestEnvelopes.Create(payload: TestEnvelopes.AllByteValues());
 
-        Assert.Equal(OutboxResult.Accepted, host.Services.GetRequiredService<IOutbox>().TryEnqueue(envelope));
+        Assert.Equal(OutboxResult.Accepted, await host.Services.GetRequiredService<IOutbox>().EnqueueAsync(envelope));
 
         Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "nothing reached the sidecar");
         var bulk = Assert.Single(sidecar.BulkPublishes);
@@ -28,24 +28,25 @@ public sealed class DaprHostTests
     }
 
     [Fact]
-    public async Task Sidecar_outage_spools_the_envelope_and_it_is_published_once_after_recovery()
+    public async Task Sidecar_outage_keeps_the_envelope_in_the_log_and_it_is_published_once_after_recovery()
     {
         await using var sidecar = await DaprSidecarDouble.StartAsync();
         sidecar.Unavailable = true;
         await using var host = await StartHostAsync(sidecar);
         var envelope = TestEnvelopes.Create(payload: [7, 7, 7]);
 
-        host.Services.GetRequiredService<IOutbox>().TryEnqueue(envelope);
+        Assert.Equal(OutboxResult.Accepted, await host.Services.GetRequiredService<IOutbox>().EnqueueAsync(envelope));
 
         Assert.True(
-            await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.Spooled) >= 1),
-            "the envelope was not spooled while the sidecar was unavailable");
+            await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.PublishFailures) >= 1),
+            "the sidecar was not tried while it was unavailable");
+        Assert.Equal(1, await host.MetricAsync(CoreMetricNames.OutboxDepth));
         Assert.Empty(sidecar.BulkPublishes);
 
         sidecar.Unavailable = false;
 
-        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "the spooled envelope was not replayed");
-        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) == 0), "the spool did not empty");
+        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "the kept envelope was not published");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.OutboxDepth) == 0), "the outbox log did not empty");
         var replayed = sidecar.BulkPublishes.SelectMany(b => b.Entries).Select(e => EnvelopeCodec.Decode(e.Event)).ToList();
         TestEnvelopes.AssertIntact(envelope, Assert.Single(replayed));
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Transport;
+using CloudProxy.Tests.Common;
 using CloudProxy.Tests.Common.Dapr;
 using CloudProxy.Transport.Dapr.Publishing;
 using CloudProxy.Transport.Dapr.Tests.Subscriptions;
@@ -21,12 +22,14 @@ public sealed class DaprRoundTripTests
     public async Task Bulk_published_envelopes_delivered_as_daprd_delivers_them_reach_the_handler_intact()
     {
         await using var sidecar = await DaprSidecarDouble.StartAsync();
+        await using var stores = CoreStores.Create();
         using var channel = new DaprSidecarChannel(sidecar.Endpoint.ToString(), null, TimeSpan.FromSeconds(5));
         var publisher = new DaprEnvelopePublisher(
             channel,
             Options.Create(new TransportOptions { Kind = TransportKind.Dapr, PubSubName = TestEnvelopes.PubSub }),
             Options.Create(new DaprTransportOptions()),
             new DaprMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())),
+            stores.Quarantine,
             TimeProvider.System,
             NullLogger<DaprEnvelopePublisher>.Instance);
         var sink = new SinkHandler(TestEnvelopes.Topic);

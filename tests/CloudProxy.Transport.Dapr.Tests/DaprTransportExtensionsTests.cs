@@ -2,6 +2,7 @@ using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.State;
 using CloudProxy.Core.Transport;
+using CloudProxy.Tests.Common;
 using CloudProxy.Tests.Common.Dapr;
 using CloudProxy.Transport.Dapr.Publishing;
 using CloudProxy.Transport.Dapr.State;
@@ -93,6 +94,10 @@ public sealed class DaprTransportExtensionsTests(RedisFixture fixture)
         services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()));
         services.AddSingleton<IEnvelopePublisher, EmbeddedPublisher>();
         services.AddSingleton<IStateStore, EmbeddedStateStore>();
+
+        // Core's quarantine, on a folder of its own that the provider deletes when it is disposed.
+        services.AddSingleton(_ => CoreStores.Create());
+        services.AddSingleton(sp => sp.GetRequiredService<CoreStores>().Quarantine);
         return services;
     }
 

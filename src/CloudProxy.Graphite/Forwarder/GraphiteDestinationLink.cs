@@ -10,7 +10,9 @@ namespace CloudProxy.Graphite.Forwarder;
 /// reconnect and exponential backoff, and a disk spool. While the destination is down (or the queue is full)
 /// blocks go to the spool; once it is back the spool is replayed at ReplayPointsPerSecond beside live
 /// traffic. When a connection fails, the block being written and the last ResendWindowBytes written are
-/// spooled again, because TCP cannot tell which of them carbon read.
+/// spooled again, because TCP cannot tell which of them carbon read. An offer completes only once its block
+/// is written to the socket or to the spool, so the forwarder never answers Success for points that a crash
+/// of this process could still lose.
 /// </summary>
 public sealed partial class GraphiteDestinationLink : IDisposable
 {
@@ -18,8 +20,8 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
 
-    private readonly Channel<(ReadOnlyMemory<byte> Data, int Points)> _queue =
-        Channel.CreateUnbounded<(ReadOnlyMemory<byte>, int)>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly Channel<Block> _queue =
+        Channel.CreateUnbounded<Block>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly Queue<(ReadOnlyMemory<byte> Data, int Points)> _window = new();
     private readonly GraphiteForwarderOptions _options;
     private readonly GraphiteForwarderMetrics.Destination _metrics;
@@ -63,12 +65,16 @@ public sealed partial class GraphiteDestinationLink : IDisposable
 
     public bool Connected => _socket is not null && !_down;
 
-    /// <summary>Takes a block of lines (memory queue, else spool). False only when both are full: the caller retries.</summary>
-    public bool Offer(ReadOnlyMemory<byte> data, int points)
+    /// <summary>
+    /// Takes a block of lines: queued for the connection, else spooled. Completes true once the block is written
+    /// to the socket or to the spool; false only when it is neither (the spool is full): the caller retries.
+    /// </summary>
+    public Task<bool> OfferAsync(ReadOnlyMemory<byte> data, int points)
     {
         if (!_down)
         {
-            if (Interlocked.Add(ref _queuedPoints, points) <= _options.QueuePoints && _queue.Writer.TryWrite((data, points)))
+            var block = new Block(data, points);
+            if (Interlocked.Add(ref _queuedPoints, points) <= _options.QueuePoints && _queue.Writer.TryWrite(block))
             {
                 // The loop has ended (shutdown: the outbox drains after the forwarder stopped): spool it now.
                 if (_closed)
@@ -76,13 +82,13 @@ public sealed partial class GraphiteDestinationLink : IDisposable
                     MoveQueueToSpool("shutdown");
                 }
 
-                return true;
+                return block.Done.Task;
             }
 
             Interlocked.Add(ref _queuedPoints, -points);
         }
 
-        return Spool(data.Span, points, _down ? "down" : "queue_full");
+        return Task.FromResult(Spool(data.Span, points, _down ? "down" : "queue_full"));
     }
 
     /// <summary>The connection loop; runs until <paramref name="stop"/>, then spools what is still queued.</summary>
@@ -115,11 +121,12 @@ public sealed partial class GraphiteDestinationLink : IDisposable
                     if (await SendAsync(block.Data, stop))
                     {
                         _metrics.Sent.Inc(block.Points);
-                        Remember(block);
+                        Remember((block.Data, block.Points));
+                        block.Done.TrySetResult(true);
                     }
                     else
                     {
-                        Spool(block.Data.Span, block.Points, "send_failed");
+                        block.Done.TrySetResult(Spool(block.Data.Span, block.Points, "send_failed"));
                         Fail();
                     }
 
@@ -330,11 +337,10 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         while (_queue.Reader.TryRead(out var block))
         {
             Interlocked.Add(ref _queuedPoints, -block.Points);
-            if (!Spool(block.Data.Span, block.Points, reason))
-            {
-                _metrics.Dropped(reason == "shutdown" ? "spool_full_at_shutdown" : "spool_full", block.Points);
-                Log.Lost(_logger, block.Points, Destination.Name);
-            }
+            var spooled = Spool(block.Data.Span, block.Points, reason);
+
+            // Not spooled: the offer answers false and the envelope stays with the outbox (or deferral log).
+            block.Done.TrySetResult(spooled);
         }
     }
 
@@ -349,6 +355,16 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         _metrics.Spooled(reason, points);
         _metrics.SpoolPoints.Set(_spool.Points);
         return true;
+    }
+
+    /// <summary>A block of lines waiting for the connection, and who waits for it to be written.</summary>
+    private sealed class Block(ReadOnlyMemory<byte> data, int points)
+    {
+        public ReadOnlyMemory<byte> Data { get; } = data;
+
+        public int Points { get; } = points;
+
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private static partial class Log

@@ -100,7 +100,7 @@ public sealed partial class GraphiteGatewayHandler
                 return;
             }
 
-            if (_submitter.Submit(lines, result.Good, key.Name) == OutboxResult.Refused)
+            if (await _submitter.SubmitAsync(lines, result.Good, key.Name) == OutboxResult.Refused)
             {
                 Log.OutboxFull(_logger, result.Good);
                 context.Response.Headers.RetryAfter = RetryAfterSeconds;

@@ -116,7 +116,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private async Task SubmitAsync(GraphitePooledBuffer pending, GraphitePooledBuffer lines, bool final, CancellationToken stoppingToken)
     {
         var result = _submitter.Validate(pending.WrittenSpan, KeyName, default, lines, final);
-        while (_submitter.Submit(lines, result.Good, KeyName) == OutboxResult.Refused)
+        while (await _submitter.SubmitAsync(lines, result.Good, KeyName) == OutboxResult.Refused)
         {
             _metrics.Refusal("outbox_full");
             await Task.Delay(200, stoppingToken);

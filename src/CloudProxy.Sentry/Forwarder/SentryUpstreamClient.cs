@@ -10,8 +10,9 @@ namespace CloudProxy.Sentry.Forwarder;
 /// <summary>
 /// Sends to one upstream through its IHttpClientFactory client (timeouts, retries with jitter on transport
 /// errors and 5xx, circuit breaker), within its AIMD limit. Learns the upstream's rate limits from every
-/// answer and sends nothing a limit covers until it expires. Returns true when the envelope is done for
-/// this upstream (accepted, or refused for good and counted), false when it must be tried again.
+/// answer and sends nothing a limit covers until it expires. Says whether the envelope is done for this
+/// upstream (accepted, or refused for good and counted), held back by a rate limit, or failed (the upstream
+/// did not answer, or answered 5xx): both of the latter are tried again later.
 /// </summary>
 public sealed partial class SentryUpstreamClient
 {
@@ -48,7 +49,7 @@ public sealed partial class SentryUpstreamClient
 
     public SentryAimdLimiter Limiter { get; }
 
-    public async Task<bool> SendAsync(Envelope envelope, CancellationToken cancellationToken)
+    public async Task<SentrySendResult> SendAsync(Envelope envelope, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var name = Upstream.Name;
@@ -60,7 +61,7 @@ public sealed partial class SentryUpstreamClient
         {
             // Obey the upstream: nothing is sent before its limit expires; the envelope waits in the queue.
             _metrics.Outcome(name, SentryUpstreamOutcome.Deferred);
-            return false;
+            return SentrySendResult.Limited;
         }
 
         await Limiter.AcquireAsync(cancellationToken);
@@ -80,7 +81,7 @@ public sealed partial class SentryUpstreamClient
             {
                 succeeded = true;
                 _metrics.Outcome(name, SentryUpstreamOutcome.Delivered);
-                return true;
+                return SentrySendResult.Done;
             }
 
             _metrics.OgreFailed.Inc();
@@ -95,7 +96,7 @@ public sealed partial class SentryUpstreamClient
                     Log.RateLimited(_logger, name, retryAfter, announced);
                 }
 
-                return false;
+                return SentrySendResult.Limited;
             }
 
             if (status >= 500 || status == 408)
@@ -114,7 +115,7 @@ public sealed partial class SentryUpstreamClient
                     Log.Failed(_logger, name, detail);
                 }
 
-                return false;
+                return SentrySendResult.Failed;
             }
 
             // 400, 413 and the other 4xx: this upstream will never take it. Dropped, counted, not resent.
@@ -126,7 +127,7 @@ public sealed partial class SentryUpstreamClient
                 Log.Rejected(_logger, name, status, eventId);
             }
 
-            return true;
+            return SentrySendResult.Done;
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -140,7 +141,7 @@ public sealed partial class SentryUpstreamClient
                 Log.Failed(_logger, name, detail);
             }
 
-            return false;
+            return SentrySendResult.Failed;
         }
         finally
         {
@@ -178,4 +179,17 @@ public sealed partial class SentryUpstreamClient
         [LoggerMessage(EventId = SentryEventIds.UpstreamFailed, Level = LogLevel.Debug, Message = "Sending to upstream {Upstream} failed ({Detail}); will retry")]
         public static partial void Failed(ILogger logger, string upstream, string detail);
     }
+}
+
+/// <summary>What became of one envelope at one upstream.</summary>
+public enum SentrySendResult
+{
+    /// <summary>Accepted, or refused for good (4xx, counted): nothing more to do at this upstream.</summary>
+    Done = 0,
+
+    /// <summary>Held back by a rate limit the upstream announced (or a 429): try it again once the limit ends.</summary>
+    Limited = 1,
+
+    /// <summary>The upstream did not answer, or answered 5xx/408: try again later.</summary>
+    Failed = 2,
 }

@@ -207,7 +207,7 @@ public sealed partial class SentryIngressHandler
             ? endpoint is SentryIngressEndpoint.Store or SentryIngressEndpoint.Security or SentryIngressEndpoint.Minidump ? Guid.NewGuid().ToString("N") : null
             : SentryPayloadReader.Normalize(eventId);
         var envelope = BuildEnvelope(context, endpoint, auth, project, eventId, categories, body);
-        if (_outbox.TryEnqueue(envelope) == OutboxResult.Refused)
+        if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
             _metrics.OgreFailedPutToQueue.Inc();
             Log.OutboxFull(_logger, body.Length);

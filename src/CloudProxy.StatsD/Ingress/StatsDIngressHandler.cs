@@ -258,7 +258,7 @@ public sealed partial class StatsDIngressHandler
             Payload = lines.ToArray(),
         };
 
-        if (_outbox.TryEnqueue(envelope) == OutboxResult.Refused)
+        if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
             Log.OutboxFull(_logger, lines.LineCount);
             await _replies.RefuseAsync(context, endpoint, StatsDRefusal.OutboxFull, "Outbox and spool are full; retry later");

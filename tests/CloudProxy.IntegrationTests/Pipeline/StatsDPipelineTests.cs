@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Metrics;
+using CloudProxy.StatsD;
 using CloudProxy.Tests.Common;
 using CloudProxy.Tests.Common.Dapr;
 
@@ -44,7 +45,7 @@ public class StatsDPipelineTests
         await using var host = await RunningHost.StartAsync(TcpStatsD(port));
 
         await PostCountsAsync(host, "outage", 200);
-        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) > 0), "nothing was spooled while StatsD was down");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) > 0), "nothing was kept while StatsD was down");
 
         await using var statsd = new TcpLineSink(port);
         Assert.True(await statsd.WaitForLinesAsync(200, TimeSpan.FromSeconds(30)), $"only {statsd.Lines.Count} lines arrived");
@@ -58,7 +59,7 @@ public class StatsDPipelineTests
     public async Task Metrics_accepted_before_a_restart_are_delivered_once_by_the_next_process()
     {
         var port = Loopback.FreeTcpPort();
-        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-restart-").FullName, "spool.db");
+        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-restart-").FullName, "spool");
         await using (var first = await RunningHost.StartWithSpoolAsync(spool, [.. TcpStatsD(port), "--CloudProxy:Outbox:DrainTimeoutSeconds=1"]))
         {
             await PostCountsAsync(first, "restart", 100);
@@ -75,31 +76,31 @@ public class StatsDPipelineTests
     [Fact]
     public async Task Full_spool_refuses_with_503_and_counts_every_refusal()
     {
+        // The smallest bound the spool takes (1 MiB), filled by batches of 5,000 lines while StatsD is down.
         var port = Loopback.FreeTcpPort();
-        await using var host = await RunningHost.StartAsync(
-        [
-            .. TcpStatsD(port), "--outbox-capacity", "5", "--spool-max-bytes", "3000",
-        ]);
+        await using var host = await RunningHost.StartAsync([.. TcpStatsD(port), "--spool-max-bytes", "1048576"]);
 
         var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 100; i++)
+        for (var i = 0; i < 40; i++)
         {
-            using var body = new FormUrlEncodedContent([new("value", "1")]);
-            using var response = await host.Client.PostAsync(new Uri($"/count/full.m{i}", UriKind.Relative), body);
+            var lines = string.Concat(Enumerable.Range(0, 5000).Select(j => $"full.b{i}.m{j}:1|c\n"));
+            using var body = new StringContent(lines, System.Text.Encoding.UTF8, "text/plain");
+            using var response = await host.Client.PostAsync(new Uri("/batch", UriKind.Relative), body);
             statuses.Add(response.StatusCode);
             if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
             {
-                Assert.NotNull(response.Headers.RetryAfter);
+                Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
             }
         }
 
         var refused = statuses.Count(s => s == HttpStatusCode.ServiceUnavailable);
-        Assert.InRange(refused, 1, 99);
+        Assert.InRange(refused, 1, 39);
         Assert.Equal(refused, await host.MetricAsync(CoreMetricNames.Refused));
+        Assert.True(await host.MetricAsync(StatsDMetricNames.Refusals, ("reason", "outbox_full")) >= 1);
 
         await using var statsd = new TcpLineSink(port);
-        var accepted = statuses.Count(s => s == HttpStatusCode.OK);
-        Assert.True(await statsd.WaitForLinesAsync(accepted, TimeSpan.FromSeconds(30)));
+        var accepted = statuses.Count(s => s == HttpStatusCode.OK) * 5000;
+        Assert.True(await statsd.WaitForLinesAsync(accepted, TimeSpan.FromSeconds(60)), $"{statsd.Lines.Count} of {accepted} lines arrived");
         await Task.Delay(500);
         Assert.Equal(accepted, statsd.Lines.Count);
     }
