@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
@@ -72,6 +73,7 @@ public static class CloudProxyApp
     {
         var normalized = CommandLine.Normalize(args, out var switchMappings);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        LoggingDefaults.AddTo(builder.Configuration);
         try
         {
             builder.Configuration.AddInMemoryCollection(CommandLine.FromEnvironment("POLYMUR_GW_", "polymur-gateway"));
@@ -95,7 +97,7 @@ public static class CloudProxyApp
 
         if (configuration.GetValue<bool>("CloudProxy:Verbose"))
         {
-            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            LoggingDefaults.AddVerbose(builder.Configuration);
         }
 
         ConfigureListener(builder);
@@ -137,6 +139,7 @@ public static class CloudProxyApp
     {
         var (words, options) = GraphiteKeysCommand.Split(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        LoggingDefaults.AddTo(builder.Configuration);
         builder.Configuration.AddCommandLine(CommandLine.Normalize(options, out var switchMappings), switchMappings);
         builder.Services.AddCloudProxyCore(builder.Configuration, ServiceRoles.FromNames(ServiceRoles.GraphiteGateway), BuildInfo)
             .AddDaprTransport()

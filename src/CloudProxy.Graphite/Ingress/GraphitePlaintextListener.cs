@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Hosting;
@@ -24,6 +25,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private readonly GraphiteIngressMetrics _metrics;
     private readonly GraphiteGatewayOptions _options;
     private readonly ILogger<GraphitePlaintextListener> _logger;
+    private readonly LogThrottle _connectionFailedLog = new();
     private TcpListener? _listener;
 
     public GraphitePlaintextListener(GraphiteSubmitter submitter, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, ILogger<GraphitePlaintextListener> logger)
@@ -103,7 +105,11 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
                 await SubmitAsync(pending, lines, final: false, stoppingToken);
                 if (pending.Length > MaxPendingBytes)
                 {
-                    Log.ConnectionFailed(_logger, socket.RemoteEndPoint?.ToString() ?? "?", $"a line longer than {MaxPendingBytes} bytes");
+                    if (_connectionFailedLog.ShouldLog(out var closed))
+                    {
+                        Log.ConnectionFailed(_logger, closed, socket.RemoteEndPoint?.ToString() ?? "?", $"a line longer than {MaxPendingBytes} bytes");
+                    }
+
                     return;
                 }
             }
@@ -138,7 +144,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
         [LoggerMessage(EventId = GraphiteEventIds.PlaintextListening, Level = LogLevel.Information, Message = "Graphite plaintext listener on {Address}:{Port}")]
         public static partial void Listening(ILogger logger, IPAddress address, int port);
 
-        [LoggerMessage(EventId = GraphiteEventIds.PlaintextConnectionFailed, Level = LogLevel.Warning, Message = "Closed plaintext connection from {Peer}: {Reason}")]
-        public static partial void ConnectionFailed(ILogger logger, string peer, string reason);
+        [LoggerMessage(EventId = GraphiteEventIds.PlaintextConnectionFailed, Level = LogLevel.Warning, Message = "Closed {Count} plaintext connection(s) since the last report (the last from {Peer}: {Reason})")]
+        public static partial void ConnectionFailed(ILogger logger, long count, string peer, string reason);
     }
 }
