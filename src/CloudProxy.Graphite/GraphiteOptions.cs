@@ -53,8 +53,11 @@ public sealed class GraphiteGatewayOptions
     /// <summary>Addresses of reverse proxies whose X-Forwarded-For is believed (for logs). Empty: none.</summary>
     public IList<string> TrustedProxies { get; } = [];
 
-    /// <summary>Plaintext carbon line listener, <c>ip:port</c> (port 0: any free port); empty turns it off.</summary>
-    public string PlaintextAddress { get; set; } = "127.0.0.1:2003";
+    /// <summary>
+    /// Plaintext carbon line listener, <c>ip:port</c> (port 0: any free port), e.g. <c>127.0.0.1:2003</c>. Empty
+    /// (the default): off, so the gateway never fights a local carbon-cache for 2003.
+    /// </summary>
+    public string PlaintextAddress { get; set; } = string.Empty;
 
     /// <summary><c>-api-addr</c>: the admin API listener, <c>ip:port</c>; empty turns it off.</summary>
     public string AdminAddress { get; set; } = "127.0.0.1:8842";

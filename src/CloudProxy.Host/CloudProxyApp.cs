@@ -56,6 +56,12 @@ public static class CloudProxyApp
         {
             await app.StartAsync();
         }
+        catch (Exception ex) when (ListenerBindException.IsBindFailure(ex))
+        {
+            await stderr.WriteLineAsync($"cloudproxy: {DescribeBindFailure(ex, args, app.Configuration)}");
+            await app.DisposeAsync();
+            return 2;
+        }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or FormatException)
         {
             await stderr.WriteLineAsync($"cloudproxy: invalid configuration: {Describe(ex)}");
@@ -99,6 +105,8 @@ public static class CloudProxyApp
         {
             LoggingDefaults.AddVerbose(builder.Configuration);
         }
+
+        QuietBindFailures.Register(builder.Services);
 
         ConfigureListener(builder);
         var drain = configuration.GetValue<double?>($"{OutboxOptions.Section}:DrainTimeoutSeconds") ?? new OutboxOptions().DrainTimeoutSeconds;
@@ -238,6 +246,26 @@ public static class CloudProxyApp
         {
             throw new StartupException($"--tls-cert/--tls-key: cannot load the PEM pair: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>One line naming the address and the option that chose it (as the user spelled it), and why.</summary>
+    private static string DescribeBindFailure(Exception ex, string[] args, IConfiguration configuration)
+    {
+        if (ex is ListenerBindException listener)
+        {
+            return $"cannot listen on {listener.Address} ({CommandLine.NameOf(listener.Setting, args)}): {ListenerBindException.Reason(ex)}";
+        }
+
+        // Not one of the modules' listeners: the main Kestrel endpoint.
+        var urls = configuration["urls"] ?? configuration["ASPNETCORE_URLS"];
+        if (!string.IsNullOrEmpty(urls))
+        {
+            return $"cannot listen on {urls} (--urls): {ListenerBindException.Reason(ex)}";
+        }
+
+        var http = configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
+        var names = $"{CommandLine.NameOf(HttpOptions.Section + ":Host", args)}; {CommandLine.NameOf(HttpOptions.Section + ":Port", args)}";
+        return $"cannot listen on {http.Host}:{http.Port} ({names}): {ListenerBindException.Reason(ex)}";
     }
 
     private static string Describe(Exception ex)

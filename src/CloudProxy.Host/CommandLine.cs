@@ -124,6 +124,19 @@ public static class CommandLine
         return [.. result];
     }
 
+    /// <summary>
+    /// How to name a setting in a message: the flag the user gave for it (any alias), else its main flag, then
+    /// the key, e.g. <c>-api-addr, CloudProxy:Graphite:Gateway:AdminAddress</c>; only the key when no flag maps to it.
+    /// </summary>
+    public static string NameOf(string key, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var flags = Flags.Where(f => string.Equals(f.Key, key, StringComparison.OrdinalIgnoreCase)).ToList();
+        var given = flags.FirstOrDefault(f => args.Any(a => string.Equals(a.Split('=', 2)[0], f.Name, StringComparison.OrdinalIgnoreCase)));
+        var flag = given ?? flags.FirstOrDefault();
+        return flag is null ? key : $"{flag.Name}, {key}";
+    }
+
     public static bool Wants(string[] args, params string[] names) =>
         args.Any(a => names.Contains(a, StringComparer.OrdinalIgnoreCase));
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Graphite.Protocol;
@@ -10,7 +11,9 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.Graphite.Ingress;
 
 /// <summary>
-/// carbon's plaintext line protocol on its own TCP port (default 2003) for agents that speak only that. Each
+/// carbon's plaintext line protocol on its own TCP port for agents that speak only that. Off unless
+/// <c>CloudProxy:Graphite:Gateway:PlaintextAddress</c> names an address (carbon's is 127.0.0.1:2003, which a
+/// carbon-cache on the same box already owns; polymur-gateway never had this listener). Each
 /// read's complete lines are validated and enqueued as one envelope under the key name <c>_plaintext</c>.
 /// When the outbox refuses, the connection stops being read until it accepts: TCP pushes back on the agent
 /// instead of anything being dropped.
@@ -48,7 +51,17 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
         }
 
         _listener = new TcpListener(GraphiteOptionsValidator.ParseEndPoint(_options.PlaintextAddress)!);
-        _listener.Start();
+        try
+        {
+            _listener.Start();
+        }
+        catch (SocketException ex)
+        {
+            _listener.Dispose();
+            _listener = null;
+            throw new ListenerBindException(GraphiteOptions.Section + ":Gateway:PlaintextAddress", _options.PlaintextAddress, ex);
+        }
+
         var bound = (IPEndPoint)_listener.LocalEndpoint;
         Port = bound.Port;
         Log.Listening(_logger, bound.Address, Port);
@@ -59,6 +72,13 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     {
         _listener?.Stop();
         await base.StopAsync(cancellationToken);
+    }
+
+    /// <summary>Also when the host never got to stop it (another listener failed to start).</summary>
+    public override void Dispose()
+    {
+        _listener?.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
