@@ -97,8 +97,8 @@ public sealed class GraphiteForwarderOptions
     /// <summary><c>-outgoing-queue-cap</c>: points held in memory per destination before the spool takes them.</summary>
     public int QueuePoints { get; set; } = 1_000_000;
 
-    /// <summary>Folder of the per-destination spools (one SQLite file each).</summary>
-    public string SpoolDirectory { get; set; } = "data/graphite-spool";
+    /// <summary>Folder of the per-destination spools (one SQLite file each). Empty (the default): <c>graphite-spool</c> in the data directory.</summary>
+    public string SpoolDirectory { get; set; } = string.Empty;
 
     /// <summary>Bytes each destination's spool may hold.</summary>
     public long SpoolMaxBytes { get; set; } = 1024L * 1024 * 1024;
