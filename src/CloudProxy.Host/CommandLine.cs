@@ -25,7 +25,8 @@ public static class CommandLine
         new("--jwt-secret", "CloudProxy:StatsD:Ingress:JwtSecret", "HMAC secret: require a JWT (X-JWT-Token or ?token=) on StatsD requests", Origin: "statsd-http-proxy"),
         new("--metric-prefix", "CloudProxy:StatsD:Ingress:MetricPrefix", "prefix added to every StatsD metric name", Origin: "statsd-http-proxy"),
         new("--verbose", "CloudProxy:Verbose", "debug logging", IsSwitch: true, Origin: "statsd-http-proxy"),
-        new("--spool-path", "CloudProxy:Spool:Path", "SQLite spool file (default data/spool.db)"),
+        new("--data-dir", "CloudProxy:DataDirectory", "folder for every file the host writes: spool, state.db, Graphite spools (default ./data; /data in the image)"),
+        new("--spool-path", "CloudProxy:Spool:Path", "SQLite spool file (default <data-dir>/spool.db)"),
         new("--spool-max-bytes", "CloudProxy:Spool:MaxBytes", "spool size after which new data is refused (default 1 GiB)"),
         new("--outbox-capacity", "CloudProxy:Outbox:Capacity", "envelopes held in memory before spilling to the spool (default 100000)"),
         new("--pubsub-name", "CloudProxy:Transport:PubSubName", "Dapr pub/sub component name (default pubsub)"),
@@ -124,6 +125,19 @@ public static class CommandLine
         return [.. result];
     }
 
+    /// <summary>
+    /// How to name a setting in a message: the flag the user gave for it (any alias), else its main flag, then
+    /// the key, e.g. <c>-api-addr, CloudProxy:Graphite:Gateway:AdminAddress</c>; only the key when no flag maps to it.
+    /// </summary>
+    public static string NameOf(string key, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var flags = Flags.Where(f => string.Equals(f.Key, key, StringComparison.OrdinalIgnoreCase)).ToList();
+        var given = flags.FirstOrDefault(f => args.Any(a => string.Equals(a.Split('=', 2)[0], f.Name, StringComparison.OrdinalIgnoreCase)));
+        var flag = given ?? flags.FirstOrDefault();
+        return flag is null ? key : $"{flag.Name}, {key}";
+    }
+
     public static bool Wants(string[] args, params string[] names) =>
         args.Any(a => names.Contains(a, StringComparer.OrdinalIgnoreCase));
 
@@ -151,6 +165,7 @@ public static class CommandLine
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
         text.AppendLine("  CloudProxy:Outbox     Capacity, MaxBytes, BatchSize, LingerMilliseconds, DrainTimeoutSeconds, MaxBackoffSeconds");
+        text.AppendLine("  CloudProxy            DataDirectory (--data-dir): every file's default location");
         text.AppendLine("  CloudProxy:Spool      Enabled, Path, MaxBytes");
         text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs, StateStoreName");
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");

@@ -49,7 +49,9 @@ public static class CloudProxyCoreExtensions
         services.AddSingleton<IValidateOptions<SpoolOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddSingleton<IValidateOptions<TransportOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
-        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section).ValidateOnStart();
+        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section)
+            .PostConfigure(o => o.Path = DataDirectory.Or(configuration, o.Path, "spool.db"))
+            .ValidateOnStart();
         services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.Section).ValidateOnStart();
 
         services.TryAddSingleton<ISpool>(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value.Enabled

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using CloudProxy.StatsD.Protocol;
@@ -30,6 +31,9 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
     private readonly ILogger<StatsDForwarder> _logger;
     private readonly IStatsDSender _sender;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly LogThrottle _sendFailedLog = new();
+    private readonly LogThrottle _unknownKindLog = new();
+    private readonly LogThrottle _lineTooLargeLog = new();
 
     public StatsDForwarder(IOptions<StatsDOptions> options, StatsDForwarderMetrics metrics, ILogger<StatsDForwarder> logger)
     {
@@ -65,7 +69,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
             {
                 outcomes[i] = DeliveryOutcome.Drop;
                 _metrics.UnknownKind.Inc();
-                Log.UnknownKind(_logger, envelope.Kind, Topic);
+                if (_unknownKindLog.ShouldLog(out var dropped))
+                {
+                    Log.UnknownKind(_logger, dropped, envelope.Kind, Topic);
+                }
+
                 continue;
             }
 
@@ -119,7 +127,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
                 {
                     // Larger than any UDP datagram: retrying cannot help, so the line is dropped and counted.
                     _metrics.LinesTooLarge.Inc();
-                    Log.LineTooLarge(_logger, datagram.Length);
+                    if (_lineTooLargeLog.ShouldLog(out var dropped))
+                    {
+                        Log.LineTooLarge(_logger, dropped, datagram.Length);
+                    }
+
                     continue;
                 }
             }
@@ -137,7 +149,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
             {
                 _metrics.SendErrors.Inc();
                 _sender.Reset();
-                Log.SendFailed(_logger, _options.Host, _options.Port, ex.Message);
+                if (_sendFailedLog.ShouldLog(out var failures))
+                {
+                    Log.SendFailed(_logger, _options.Host, _options.Port, failures, ex.Message);
+                }
+
                 RetryFrom(datagram.FirstItem, outcomes);
                 return;
             }
@@ -182,13 +198,13 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = StatsDEventIds.SendFailed, Level = LogLevel.Warning, Message = "Sending to StatsD at {Host}:{Port} failed, batch will be retried: {Error}")]
-        public static partial void SendFailed(ILogger logger, string host, int port, string error);
+        [LoggerMessage(EventId = StatsDEventIds.SendFailed, Level = LogLevel.Warning, Message = "Sending to StatsD at {Host}:{Port} failed {Count} time(s) since the last report; the batches are retried: {Error}")]
+        public static partial void SendFailed(ILogger logger, string host, int port, long count, string error);
 
-        [LoggerMessage(EventId = StatsDEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: the StatsD forwarder reads only statsd.lines")]
-        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+        [LoggerMessage(EventId = StatsDEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped {Count} envelope(s) since the last report, the last of kind {Kind} on topic {Topic}: the StatsD forwarder reads only statsd.lines")]
+        public static partial void UnknownKind(ILogger logger, long count, string kind, string topic);
 
-        [LoggerMessage(EventId = StatsDEventIds.LineTooLarge, Level = LogLevel.Warning, Message = "Dropped a StatsD line of {Bytes} bytes: larger than any UDP datagram")]
-        public static partial void LineTooLarge(ILogger logger, int bytes);
+        [LoggerMessage(EventId = StatsDEventIds.LineTooLarge, Level = LogLevel.Warning, Message = "Dropped {Count} StatsD line(s) since the last report that are larger than any UDP datagram (the last: {Bytes} bytes)")]
+        public static partial void LineTooLarge(ILogger logger, long count, int bytes);
     }
 }
