@@ -25,7 +25,8 @@ public static class CommandLine
         new("--jwt-secret", "CloudProxy:StatsD:Ingress:JwtSecret", "HMAC secret: require a JWT (X-JWT-Token or ?token=) on StatsD requests", Origin: "statsd-http-proxy"),
         new("--metric-prefix", "CloudProxy:StatsD:Ingress:MetricPrefix", "prefix added to every StatsD metric name", Origin: "statsd-http-proxy"),
         new("--verbose", "CloudProxy:Verbose", "debug logging", IsSwitch: true, Origin: "statsd-http-proxy"),
-        new("--spool-path", "CloudProxy:Spool:Path", "folder of the durable logs: outbox, deferrals, quarantine (default data/spool)"),
+        new("--data-dir", "CloudProxy:DataDirectory", "folder for every file the host writes: spool, state.db, Graphite spools (default ./data; /data in the image)"),
+        new("--spool-path", "CloudProxy:Spool:Path", "folder of the durable logs: outbox, deferrals, quarantine (default <data-dir>/spool)"),
         new("--spool-max-bytes", "CloudProxy:Spool:MaxBytes", "bytes the log files may take on disk; past it new data is refused with 503 (default 1 GiB)"),
         new("--durability", "CloudProxy:Outbox:Durability", "durable (answer once on disk, default) | memory (answer at once; a crash loses the last few ms)"),
         new("--fsync", "CloudProxy:Spool:Fsync", "none | interval (default, every FsyncIntervalMilliseconds) | always: flushes to the device, for power loss"),
@@ -125,6 +126,19 @@ public static class CommandLine
         return [.. result];
     }
 
+    /// <summary>
+    /// How to name a setting in a message: the flag the user gave for it (any alias), else its main flag, then
+    /// the key, e.g. <c>-api-addr, CloudProxy:Graphite:Gateway:AdminAddress</c>; only the key when no flag maps to it.
+    /// </summary>
+    public static string NameOf(string key, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var flags = Flags.Where(f => string.Equals(f.Key, key, StringComparison.OrdinalIgnoreCase)).ToList();
+        var given = flags.FirstOrDefault(f => args.Any(a => string.Equals(a.Split('=', 2)[0], f.Name, StringComparison.OrdinalIgnoreCase)));
+        var flag = given ?? flags.FirstOrDefault();
+        return flag is null ? key : $"{flag.Name}, {key}";
+    }
+
     public static bool Wants(string[] args, params string[] names) =>
         args.Any(a => names.Contains(a, StringComparer.OrdinalIgnoreCase));
 
@@ -157,6 +171,7 @@ public static class CommandLine
         text.AppendLine("                        ReserveShare, QuarantineMaxBytes");
         text.AppendLine("  CloudProxy:Deferral   RetryDelaysSeconds (1,5,30,120), BatchSize");
         text.AppendLine("  CloudProxy:Health     RefusalWindowSeconds, PublishFailureGraceSeconds, MaxMemoryShare");
+        text.AppendLine("  CloudProxy            DataDirectory (--data-dir): every file's default location");
         text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs, StateStoreName");
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");

@@ -49,6 +49,8 @@ public sealed class RunningHost : IAsyncDisposable
         [
             "--urls", "http://127.0.0.1:0",
             "--spool-path", spoolPath,
+            // Every other file the host writes goes beside the spool, never into the working directory.
+            "--data-dir", Path.GetDirectoryName(spoolPath)!,
             "--CloudProxy:Outbox:DrainTimeoutSeconds=5",
             "--Logging:LogLevel:Default=Warning",
             // Graphite (issue 4): its own listeners on free ports, its state and spools beside the spool file.

@@ -52,7 +52,9 @@ public static class CloudProxyCoreExtensions
         services.AddSingleton<IValidateOptions<TransportOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddSingleton<IValidateOptions<DeferralOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
-        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section).ValidateOnStart();
+        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section)
+            .PostConfigure(o => o.Path = DataDirectory.Or(configuration, o.Path, "spool.db"))
+            .ValidateOnStart();
         services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.Section).ValidateOnStart();
         services.AddOptions<DeferralOptions>().BindConfiguration(DeferralOptions.Section).ValidateOnStart();
         services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section);

@@ -10,8 +10,11 @@ public sealed class SpoolOptions
 {
     public const string Section = "CloudProxy:Spool";
 
-    /// <summary>Folder of the logs; created. Relative paths are relative to the working directory.</summary>
-    public string Path { get; set; } = "data/spool";
+    /// <summary>
+    /// Folder of the logs; created. Relative paths are relative to the working directory. Empty (the default):
+    /// <c>spool</c> in the data directory (<see cref="Hosting.DataDirectory"/>).
+    /// </summary>
+    public string Path { get; set; } = string.Empty;
 
     /// <summary>Bytes the log files may take on disk, all of them together; past that, new data is refused (and counted).</summary>
     public long MaxBytes { get; set; } = 1024L * 1024 * 1024;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
+using CloudProxy.Core.Logging;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -28,6 +29,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     private readonly GraphiteDestinationSpool _spool;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogThrottle _connectedLog;
+    private readonly LogThrottle _connectFailedLog;
+    private readonly LogThrottle _sendFailedLog;
+    private readonly LogThrottle _spoolFullLog;
+    private readonly LogThrottle _lostLog;
     private long _queuedPoints;
     private long _windowBytes;
     private volatile bool _down;
@@ -48,6 +54,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         _metrics = metrics.For(destination.Name);
         _time = time;
         _logger = logger;
+        _connectedLog = new LogThrottle(time);
+        _connectFailedLog = new LogThrottle(time);
+        _sendFailedLog = new LogThrottle(time);
+        _spoolFullLog = new LogThrottle(time);
+        _lostLog = new LogThrottle(time);
         var file = string.Concat(destination.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '_')) + ".db";
         _spool = new GraphiteDestinationSpool(Path.Combine(options.SpoolDirectory, file), options.SpoolMaxBytes);
         _metrics.SpoolPoints.Set(_spool.Points);
@@ -224,7 +235,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         catch (Exception ex) when (ex is SocketException or OperationCanceledException && !stop.IsCancellationRequested)
         {
             socket.Dispose();
-            Log.ConnectFailed(_logger, Destination.Name, ex.Message);
+            if (_connectFailedLog.ShouldLog(out var failures))
+            {
+                Log.ConnectFailed(_logger, Destination.Name, failures, ex.Message);
+            }
+
             return false;
         }
 
@@ -234,7 +249,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         _backoff = FirstBackoff;
         _metrics.Connects.Inc();
         _metrics.Connected.Set(1);
-        Log.Connected(_logger, Destination.Name, _spool.Points);
+        if (_connectedLog.ShouldLog(out var connects))
+        {
+            Log.Connected(_logger, Destination.Name, connects, _spool.Points);
+        }
+
         _ = WatchAsync(socket, _connection);
         return true;
     }
@@ -285,7 +304,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException && !stop.IsCancellationRequested)
         {
-            Log.SendFailed(_logger, Destination.Name, ex.Message);
+            if (_sendFailedLog.ShouldLog(out var failures))
+            {
+                Log.SendFailed(_logger, Destination.Name, failures, ex.Message);
+            }
+
             return false;
         }
     }
@@ -338,8 +361,16 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         {
             Interlocked.Add(ref _queuedPoints, -block.Points);
             var spooled = Spool(block.Data.Span, block.Points, reason);
+            if (!spooled)
+            {
+                // Not spooled: the offer answers false and the envelope stays with the outbox (or deferral log).
+                _metrics.Dropped(reason == "shutdown" ? "spool_full_at_shutdown" : "spool_full", block.Points);
+                if (_lostLog.ShouldLog(out var blocks))
+                {
+                    Log.Lost(_logger, blocks, block.Points, Destination.Name);
+                }
+            }
 
-            // Not spooled: the offer answers false and the envelope stays with the outbox (or deferral log).
             block.Done.TrySetResult(spooled);
         }
     }
@@ -348,7 +379,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     {
         if (!_spool.TryAppend(data, points))
         {
-            Log.SpoolFull(_logger, Destination.Name, points);
+            if (_spoolFullLog.ShouldLog(out var refused))
+            {
+                Log.SpoolFull(_logger, Destination.Name, refused, points);
+            }
+
             return false;
         }
 
@@ -369,22 +404,22 @@ public sealed partial class GraphiteDestinationLink : IDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = GraphiteEventIds.Connected, Level = LogLevel.Information, Message = "Connected to carbon at {Destination}; {Spooled} spooled points to replay")]
-        public static partial void Connected(ILogger logger, string destination, long spooled);
+        [LoggerMessage(EventId = GraphiteEventIds.Connected, Level = LogLevel.Information, Message = "Connected to carbon at {Destination} ({Count} connection(s) since the last report); {Spooled} spooled points to replay")]
+        public static partial void Connected(ILogger logger, string destination, long count, long spooled);
 
-        [LoggerMessage(EventId = GraphiteEventIds.ConnectFailed, Level = LogLevel.Warning, Message = "Connecting to carbon at {Destination} failed, spooling meanwhile: {Error}")]
-        public static partial void ConnectFailed(ILogger logger, string destination, string error);
+        [LoggerMessage(EventId = GraphiteEventIds.ConnectFailed, Level = LogLevel.Warning, Message = "Connecting to carbon at {Destination} failed {Count} time(s) since the last report, spooling meanwhile: {Error}")]
+        public static partial void ConnectFailed(ILogger logger, string destination, long count, string error);
 
-        [LoggerMessage(EventId = GraphiteEventIds.SendFailed, Level = LogLevel.Warning, Message = "Writing to carbon at {Destination} failed; the unconfirmed points are spooled: {Error}")]
-        public static partial void SendFailed(ILogger logger, string destination, string error);
+        [LoggerMessage(EventId = GraphiteEventIds.SendFailed, Level = LogLevel.Warning, Message = "Writing to carbon at {Destination} failed {Count} time(s) since the last report; the unconfirmed points are spooled: {Error}")]
+        public static partial void SendFailed(ILogger logger, string destination, long count, string error);
 
-        [LoggerMessage(EventId = GraphiteEventIds.SpoolFull, Level = LogLevel.Error, Message = "Spool of {Destination} is full; {Points} points not taken")]
-        public static partial void SpoolFull(ILogger logger, string destination, int points);
+        [LoggerMessage(EventId = GraphiteEventIds.SpoolFull, Level = LogLevel.Error, Message = "Spool of {Destination} is full: {Count} block(s) not taken since the last report (the last: {Points} points)")]
+        public static partial void SpoolFull(ILogger logger, string destination, long count, int points);
 
         [LoggerMessage(EventId = GraphiteEventIds.SpoolOpened, Level = LogLevel.Information, Message = "Spool of {Destination} holds {Points} points to replay")]
         public static partial void SpoolOpened(ILogger logger, string destination, long points);
 
-        [LoggerMessage(EventId = GraphiteEventIds.LostAtShutdown, Level = LogLevel.Critical, Message = "{Points} queued points for {Destination} lost: the spool is full")]
-        public static partial void Lost(ILogger logger, int points, string destination);
+        [LoggerMessage(EventId = GraphiteEventIds.LostAtShutdown, Level = LogLevel.Critical, Message = "{Count} block(s) of queued points for {Destination} lost since the last report (the last: {Points} points): the spool is full")]
+        public static partial void Lost(ILogger logger, long count, int points, string destination);
     }
 }

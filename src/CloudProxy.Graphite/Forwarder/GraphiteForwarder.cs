@@ -1,4 +1,5 @@
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Transport;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Hosting;
@@ -25,6 +26,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
     private readonly int _replication;
     private readonly GraphiteForwarderMetrics _metrics;
     private readonly ILogger<GraphiteForwarder> _logger;
+    private readonly LogThrottle _unknownKindLog;
     private readonly CancellationTokenSource _stop = new();
     private Task[] _loops = [];
 
@@ -37,6 +39,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         Topic = options.Value.Topic;
         _metrics = metrics;
         _logger = logger;
+        _unknownKindLog = new LogThrottle(time);
         var destinations = o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!).ToArray();
         _links = [.. destinations.Select(d => new GraphiteDestinationLink(d, o, metrics, time, logger))];
         var distribution = GraphiteOptionsValidator.ParseDistribution(o.Distribution) ?? GraphiteDistribution.Broadcast;
@@ -72,7 +75,11 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
             {
                 outcomes[i] = DeliveryOutcome.Drop;
                 _metrics.EnvelopesDropped.WithLabels("unknown_kind").Inc();
-                Log.UnknownKind(_logger, envelope.Kind, Topic);
+                if (_unknownKindLog.ShouldLog(out var dropped))
+                {
+                    Log.UnknownKind(_logger, dropped, envelope.Kind, Topic);
+                }
+
                 continue;
             }
 
@@ -187,8 +194,8 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = GraphiteEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: the Graphite forwarder reads only graphite.lines")]
-        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+        [LoggerMessage(EventId = GraphiteEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped {Count} envelope(s) since the last report, the last of kind {Kind} on topic {Topic}: the Graphite forwarder reads only graphite.lines")]
+        public static partial void UnknownKind(ILogger logger, long count, string kind, string topic);
 
         [LoggerMessage(EventId = GraphiteEventIds.NoDestinations, Level = LogLevel.Warning, Message = "The Graphite forwarder has no destinations (CloudProxy:Graphite:Forwarder:Destinations, -destinations); the gateway answers 503")]
         public static partial void NoDestinations(ILogger logger);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using CloudProxy.Core.Logging;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed partial class ProxyQueryMonitor(
     private readonly ProxyBackpressureOptions _options = options.Value.Backpressure;
     private readonly Dictionary<string, double> _allowances = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _lastFired = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogThrottle> _queryFailedLogs = new(StringComparer.Ordinal);
 
     public static string NameOf(BackpressureQueryOptions query, int index) => string.IsNullOrWhiteSpace(query?.Name) ? $"q{index}" : query.Name;
 
@@ -106,7 +108,11 @@ public sealed partial class ProxyQueryMonitor(
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             metrics.QueryErrors.WithLabels(name).Inc();
-            Log.QueryFailed(logger, name, ex);
+            if (_queryFailedLogs.GetOrAdd(name, _ => new LogThrottle(time)).ShouldLog(out var failures))
+            {
+                Log.QueryFailed(logger, name, failures, ex);
+            }
+
             return _lastFired.GetValueOrDefault(name);
         }
     }
@@ -195,8 +201,8 @@ public sealed partial class ProxyQueryMonitor(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = ReverseProxyEventIds.QueryFailed, Level = LogLevel.Warning, Message = "Backpressure query {Query} failed; keeping its last state")]
-        public static partial void QueryFailed(ILogger logger, string query, Exception exception);
+        [LoggerMessage(EventId = ReverseProxyEventIds.QueryFailed, Level = LogLevel.Warning, Message = "Backpressure query {Query} failed {Count} time(s) since the last report; keeping its last state")]
+        public static partial void QueryFailed(ILogger logger, string query, long count, Exception exception);
 
         [LoggerMessage(EventId = ReverseProxyEventIds.QueriesValidated, Level = LogLevel.Information, Message = "{Count} backpressure queries checked by {How}")]
         public static partial void QueriesValidated(ILogger logger, int count, string how);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using CloudProxy.Sentry.Protocol;
@@ -25,6 +26,8 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
     private readonly IDeferrals _deferrals;
     private readonly SentryForwarderMetrics _metrics;
     private readonly ILogger<SentryForwarder> _logger;
+    private readonly LogThrottle _unknownKindLog;
+    private readonly LogThrottle _requeueFailedLog;
 
     public SentryForwarder(
         IOptions<SentryOptions> options,
@@ -44,6 +47,8 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         _deferrals = deferrals;
         _metrics = metrics;
         _logger = logger;
+        _unknownKindLog = new LogThrottle(time);
+        _requeueFailedLog = new LogThrottle(time);
         registry.AddBeforeCollectCallback(() =>
         {
             // Computed at scrape time: limits expire on their own, with no event to update a gauge.
@@ -88,7 +93,11 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         if (!envelope.Kind.StartsWith("sentry.", StringComparison.Ordinal))
         {
             _metrics.UnknownKind.Inc();
-            Log.UnknownKind(_logger, envelope.Kind, Topic);
+            if (_unknownKindLog.ShouldLog(out var dropped))
+            {
+                Log.UnknownKind(_logger, dropped, envelope.Kind, Topic);
+            }
+
             return DeliveryOutcome.Drop;
         }
 
@@ -145,7 +154,11 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
             _metrics.Duplicate(target.Upstream.Name);
         }
 
-        Log.RequeueFailed(_logger, pending.Count);
+        if (_requeueFailedLog.ShouldLog(out var whole))
+        {
+            Log.RequeueFailed(_logger, whole, pending.Count);
+        }
+
         return DeliveryOutcome.Retry;
     }
 
@@ -170,10 +183,10 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: not a Sentry payload")]
-        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped {Count} envelope(s) since the last report, the last of kind {Kind} on topic {Topic}: not a Sentry payload")]
+        public static partial void UnknownKind(ILogger logger, long count, string kind, string topic);
 
-        [LoggerMessage(EventId = SentryEventIds.RequeueFailed, Level = LogLevel.Warning, Message = "Could not defer an envelope for {Count} pending upstreams (spool full); retrying it whole, duplicates counted")]
-        public static partial void RequeueFailed(ILogger logger, int count);
+        [LoggerMessage(EventId = SentryEventIds.RequeueFailed, Level = LogLevel.Warning, Message = "Could not defer {Count} envelope(s) since the last report for their pending upstreams (the last for {Pending}; spool full); retrying them whole, duplicates counted")]
+        public static partial void RequeueFailed(ILogger logger, long count, int pending);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Sentry.Protocol;
 using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
@@ -21,6 +22,9 @@ public sealed partial class SentryUpstreamClient
     private readonly SentryForwarderMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogThrottle _failingLog;
+    private readonly LogThrottle _rejectedLog;
+    private readonly LogThrottle _rateLimitedLog;
     private long _pausedUntilTicks;
 
     public SentryUpstreamClient(
@@ -42,6 +46,9 @@ public sealed partial class SentryUpstreamClient
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _failingLog = new LogThrottle(time);
+        _rejectedLog = new LogThrottle(time);
+        _rateLimitedLog = new LogThrottle(time);
         Limiter = new SentryAimdLimiter(options.InitialConcurrency, options.MinConcurrency, options.MaxConcurrency, options.LatencyRiseFactor, time);
     }
 
@@ -89,11 +96,11 @@ public sealed partial class SentryUpstreamClient
             {
                 overloaded = true;
                 _metrics.Outcome(name, SentryUpstreamOutcome.RateLimited);
-                if (_logger.IsEnabled(LogLevel.Information))
+                if (_logger.IsEnabled(LogLevel.Information) && _rateLimitedLog.ShouldLog(out var limited))
                 {
                     var retryAfter = response.Headers.RetryAfter?.ToString();
                     var announced = HeaderOf(response, "X-Sentry-Rate-Limits");
-                    Log.RateLimited(_logger, name, retryAfter, announced);
+                    Log.RateLimited(_logger, name, limited, retryAfter, announced);
                 }
 
                 return SentrySendResult.Limited;
@@ -109,11 +116,7 @@ public sealed partial class SentryUpstreamClient
                 }
 
                 _metrics.Outcome(name, SentryUpstreamOutcome.ServerError);
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    var detail = $"HTTP {status}";
-                    Log.Failed(_logger, name, detail);
-                }
+                Failing(name, status, null);
 
                 return SentrySendResult.Failed;
             }
@@ -121,10 +124,10 @@ public sealed partial class SentryUpstreamClient
             // 400, 413 and the other 4xx: this upstream will never take it. Dropped, counted, not resent.
             _metrics.Outcome(name, SentryUpstreamOutcome.Rejected);
             _metrics.Dropped(name, status);
-            if (_logger.IsEnabled(LogLevel.Warning))
+            if (_logger.IsEnabled(LogLevel.Warning) && _rejectedLog.ShouldLog(out var rejected))
             {
                 var eventId = envelope.Headers.GetValueOrDefault(SentryEnvelopeHeaders.EventId);
-                Log.Rejected(_logger, name, status, eventId);
+                Log.Rejected(_logger, name, rejected, status, eventId);
             }
 
             return SentrySendResult.Done;
@@ -135,17 +138,35 @@ public sealed partial class SentryUpstreamClient
             overloaded = ex is TimeoutRejectedException;
             _metrics.OgreFailed.Inc();
             _metrics.Outcome(name, SentryUpstreamOutcome.TransportError);
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                var detail = ex.GetType().Name + ": " + ex.Message;
-                Log.Failed(_logger, name, detail);
-            }
+            Failing(name, null, ex);
 
             return SentrySendResult.Failed;
         }
         finally
         {
             Limiter.Release(succeeded, overloaded, _time.GetElapsedTime(started));
+        }
+    }
+
+    /// <summary>A send that will be tried again: each one at Debug, and a Warning once per interval with the count.</summary>
+    private void Failing(string name, int? status, Exception? ex)
+    {
+        var debug = _logger.IsEnabled(LogLevel.Debug);
+        var report = _failingLog.ShouldLog(out var failures);
+        if (!debug && !report)
+        {
+            return;
+        }
+
+        var detail = ex is null ? $"HTTP {status}" : ex.GetType().Name + ": " + ex.Message;
+        if (debug)
+        {
+            Log.Failed(_logger, name, detail);
+        }
+
+        if (report)
+        {
+            Log.Failing(_logger, name, failures, detail);
         }
     }
 
@@ -170,11 +191,14 @@ public sealed partial class SentryUpstreamClient
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = SentryEventIds.UpstreamRateLimited, Level = LogLevel.Information, Message = "Upstream {Upstream} answered 429 (Retry-After {RetryAfter}, X-Sentry-Rate-Limits {Limits}); holding matching envelopes until it expires")]
-        public static partial void RateLimited(ILogger logger, string upstream, string? retryAfter, string? limits);
+        [LoggerMessage(EventId = SentryEventIds.UpstreamRateLimited, Level = LogLevel.Information, Message = "Upstream {Upstream} answered 429 {Count} time(s) since the last report (the last: Retry-After {RetryAfter}, X-Sentry-Rate-Limits {Limits}); holding matching envelopes until it expires")]
+        public static partial void RateLimited(ILogger logger, string upstream, long count, string? retryAfter, string? limits);
 
-        [LoggerMessage(EventId = SentryEventIds.UpstreamRejected, Level = LogLevel.Warning, Message = "Upstream {Upstream} refused event {EventId} for good with HTTP {Status}; dropped and counted")]
-        public static partial void Rejected(ILogger logger, string upstream, int status, string? eventId);
+        [LoggerMessage(EventId = SentryEventIds.UpstreamRejected, Level = LogLevel.Warning, Message = "Upstream {Upstream} refused {Count} event(s) for good since the last report (the last: {EventId} with HTTP {Status}); dropped and counted")]
+        public static partial void Rejected(ILogger logger, string upstream, long count, int status, string? eventId);
+
+        [LoggerMessage(EventId = SentryEventIds.UpstreamFailing, Level = LogLevel.Warning, Message = "Sending to upstream {Upstream} failed {Count} time(s) since the last report (the last: {Detail}); the envelopes are kept and retried")]
+        public static partial void Failing(ILogger logger, string upstream, long count, string detail);
 
         [LoggerMessage(EventId = SentryEventIds.UpstreamFailed, Level = LogLevel.Debug, Message = "Sending to upstream {Upstream} failed ({Detail}); will retry")]
         public static partial void Failed(ILogger logger, string upstream, string detail);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Sentry.Forwarder;
 using CloudProxy.Sentry.Protocol;
@@ -31,6 +32,7 @@ public sealed partial class SentryIngressHandler
     private readonly SentryQuota _keyQuota;
     private readonly SentryQuota _projectQuota;
     private readonly bool _noUpstream;
+    private readonly LogThrottle _outboxFullLog;
 
     public SentryIngressHandler(
         IOutbox outbox,
@@ -48,6 +50,7 @@ public sealed partial class SentryIngressHandler
         _metrics = metrics;
         _limits = limits;
         _time = time;
+        _outboxFullLog = new LogThrottle(time);
         _logger = logger;
         _options = options.Value.Ingress;
         _topic = options.Value.Topic;
@@ -210,7 +213,11 @@ public sealed partial class SentryIngressHandler
         if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
             _metrics.OgreFailedPutToQueue.Inc();
-            Log.OutboxFull(_logger, body.Length);
+            if (_outboxFullLog.ShouldLog(out var refused))
+            {
+                Log.OutboxFull(_logger, refused, body.Length);
+            }
+
             await Refuse(context, endpoint, SentryRefusal.OutboxFull, "outbox and spool are full; retry later");
             return;
         }
@@ -313,7 +320,7 @@ public sealed partial class SentryIngressHandler
         [LoggerMessage(EventId = SentryEventIds.Refused, Level = LogLevel.Debug, Message = "Refused a Sentry request ({Reason}): {Detail}")]
         public static partial void Refused(ILogger logger, string reason, string detail);
 
-        [LoggerMessage(EventId = SentryEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Outbox refused a Sentry payload of {Bytes} bytes (memory and spool full); answered 503")]
-        public static partial void OutboxFull(ILogger logger, int bytes);
+        [LoggerMessage(EventId = SentryEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Refused {Count} Sentry payload(s) with 503 since the last report: outbox and spool are full (the last: {Bytes} bytes)")]
+        public static partial void OutboxFull(ILogger logger, long count, int bytes);
     }
 }

@@ -1,3 +1,4 @@
+using CloudProxy.Core.Logging;
 using CloudProxy.Sentry.Forwarder;
 using CloudProxy.Sentry.Protocol;
 using Microsoft.AspNetCore.Http;
@@ -25,6 +26,7 @@ public sealed partial class SentryPassthrough
     private readonly SentryReplies _replies;
     private readonly SentryIngressMetrics _metrics;
     private readonly ILogger<SentryPassthrough> _logger;
+    private readonly LogThrottle _failedLog = new();
 
     public SentryPassthrough(IOptions<SentryOptions> options, IHttpClientFactory clients, SentryReplies replies, SentryIngressMetrics metrics, ILogger<SentryPassthrough> logger)
     {
@@ -91,7 +93,11 @@ public sealed partial class SentryPassthrough
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
-            Log.Failed(_logger, _upstream.Name, ex.Message);
+            if (_failedLog.ShouldLog(out var failures))
+            {
+                Log.Failed(_logger, failures, _upstream.Name, ex.Message);
+            }
+
             if (!context.Response.HasStarted)
             {
                 context.Response.StatusCode = StatusCodes.Status502BadGateway;
@@ -102,7 +108,7 @@ public sealed partial class SentryPassthrough
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = SentryEventIds.PassthroughFailed, Level = LogLevel.Warning, Message = "Pass-through request to upstream {Upstream} failed: {Detail}")]
-        public static partial void Failed(ILogger logger, string upstream, string detail);
+        [LoggerMessage(EventId = SentryEventIds.PassthroughFailed, Level = LogLevel.Warning, Message = "{Count} pass-through request(s) to upstream {Upstream} failed since the last report (answered 502): {Detail}")]
+        public static partial void Failed(ILogger logger, long count, string upstream, string detail);
     }
 }

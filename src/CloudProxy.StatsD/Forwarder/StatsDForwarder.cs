@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using CloudProxy.StatsD.Protocol;
@@ -43,6 +44,9 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
     private bool _down;
     private int _disposed;
     private long _nextProbeTicks;
+    private readonly LogThrottle _sendFailedLog = new();
+    private readonly LogThrottle _unknownKindLog = new();
+    private readonly LogThrottle _lineTooLargeLog = new();
 
     public StatsDForwarder(IOptions<StatsDOptions> options, StatsDForwarderMetrics metrics, IDeferrals deferrals, TimeProvider time, ILogger<StatsDForwarder> logger)
     {
@@ -87,7 +91,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
             {
                 outcomes[i] = DeliveryOutcome.Drop;
                 _metrics.UnknownKind.Inc();
-                Log.UnknownKind(_logger, envelope.Kind, Topic);
+                if (_unknownKindLog.ShouldLog(out var dropped))
+                {
+                    Log.UnknownKind(_logger, dropped, envelope.Kind, Topic);
+                }
+
                 continue;
             }
 
@@ -267,7 +275,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
                 {
                     // Larger than any UDP datagram: retrying cannot help, so the line is dropped and counted.
                     _metrics.LinesTooLarge.Inc();
-                    Log.LineTooLarge(_logger, datagram.Length);
+                    if (_lineTooLargeLog.ShouldLog(out var dropped))
+                    {
+                        Log.LineTooLarge(_logger, dropped, datagram.Length);
+                    }
+
                     continue;
                 }
             }
@@ -303,7 +315,11 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
                 }
                 else
                 {
-                    Log.SendFailed(_logger, _options.Host, _options.Port, ex.Message);
+                    if (_sendFailedLog.ShouldLog(out var failures))
+                    {
+                        Log.SendFailed(_logger, _options.Host, _options.Port, failures, ex.Message);
+                    }
+
                     UnavailableFrom(datagram.FirstItem, outcomes);
                 }
 
@@ -352,8 +368,8 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = StatsDEventIds.SendFailed, Level = LogLevel.Warning, Message = "Sending to StatsD at {Host}:{Port} failed, batch will be retried: {Error}")]
-        public static partial void SendFailed(ILogger logger, string host, int port, string error);
+        [LoggerMessage(EventId = StatsDEventIds.SendFailed, Level = LogLevel.Warning, Message = "Sending to StatsD at {Host}:{Port} failed {Count} time(s) since the last report; the batches are retried: {Error}")]
+        public static partial void SendFailed(ILogger logger, string host, int port, long count, string error);
 
         [LoggerMessage(EventId = StatsDEventIds.DaemonDown, Level = LogLevel.Warning, Message = "StatsD at {Host}:{Port} is unreachable ({Error}); {Count} unconfirmed envelopes kept to send again, holding new lines and probing")]
         public static partial void DaemonDown(ILogger logger, string host, int port, string error, int count);
@@ -361,10 +377,10 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
         [LoggerMessage(EventId = StatsDEventIds.DaemonBack, Level = LogLevel.Information, Message = "StatsD at {Host}:{Port} answers again")]
         public static partial void DaemonBack(ILogger logger, string host, int port);
 
-        [LoggerMessage(EventId = StatsDEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: the StatsD forwarder reads only statsd.lines")]
-        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+        [LoggerMessage(EventId = StatsDEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped {Count} envelope(s) since the last report, the last of kind {Kind} on topic {Topic}: the StatsD forwarder reads only statsd.lines")]
+        public static partial void UnknownKind(ILogger logger, long count, string kind, string topic);
 
-        [LoggerMessage(EventId = StatsDEventIds.LineTooLarge, Level = LogLevel.Warning, Message = "Dropped a StatsD line of {Bytes} bytes: larger than any UDP datagram")]
-        public static partial void LineTooLarge(ILogger logger, int bytes);
+        [LoggerMessage(EventId = StatsDEventIds.LineTooLarge, Level = LogLevel.Warning, Message = "Dropped {Count} StatsD line(s) since the last report that are larger than any UDP datagram (the last: {Bytes} bytes)")]
+        public static partial void LineTooLarge(ILogger logger, long count, int bytes);
     }
 }
