@@ -11,4 +11,5 @@ public static class LogEvents
     public const int DrainTimedOut = 1005;
     public const int LostAtShutdown = 1006;
     public const int NoHandler = 1007;
+    public const int MemoryTrimmed = 1090;
 }

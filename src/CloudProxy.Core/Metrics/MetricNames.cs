@@ -16,6 +16,7 @@ public static class CoreMetricNames
     public const string Delivered = "cloudproxy_core_envelopes_delivered_total";
     public const string Lost = "cloudproxy_core_envelopes_lost_total";
     public const string PublisherHealthy = "cloudproxy_core_publisher_healthy";
+    public const string MemoryTrims = "cloudproxy_core_memory_trims_total";
 
     /// <summary>Seconds from the ingress receiving an envelope to a forwarder delivering it, by topic.</summary>
     public const string DeliveryLatency = "cloudproxy_core_delivery_latency_seconds";
