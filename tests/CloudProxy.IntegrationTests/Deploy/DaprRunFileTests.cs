@@ -77,14 +77,14 @@ public sealed partial class DaprRunFileTests
     [Fact]
     public void Every_key_of_tye_yaml_s_dapr_extension_becomes_a_flag_the_current_dapr_CLI_has()
     {
-        var problems = TyeProblems(Yaml(LocalRunFilesTests.RepoFile("tye.yaml")));
+        var problems = TyeProblems(YamlNodes.Load(LocalRunFilesTests.RepoFile("tye.yaml")));
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
     [Fact]
     public void Every_key_of_dapr_yaml_is_one_the_dapr_CLI_s_run_file_reads()
     {
-        var problems = RunFileProblems(Yaml(LocalRunFilesTests.RepoFile("dapr.yaml")));
+        var problems = RunFileProblems(YamlNodes.Load(LocalRunFilesTests.RepoFile("dapr.yaml")));
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
@@ -92,11 +92,11 @@ public sealed partial class DaprRunFileTests
     public void The_checks_catch_a_removed_flag_and_an_ignored_key()
     {
         // tye.yaml as it was (dc78048): http-max-request-size made tye pass --dapr-http-max-request-size.
-        var oldTye = Yaml("extensions:\n  - name: dapr\n    components-path: components/redis\n    http-max-request-size: 16\n");
+        var oldTye = YamlNodes.Load("extensions:\n  - name: dapr\n    components-path: components/redis\n    http-max-request-size: 16\n");
         Assert.Contains(TyeProblems(oldTye), p => p.Contains("--dapr-http-max-request-size", StringComparison.Ordinal));
 
         // dapr.yaml as it was: daprHTTPMaxRequestSize is no run-file key, so the CLI ignored it.
-        var oldRunFile = Yaml("version: 1\ncommon:\n  maxBodySize: 16Mi\n  daprHTTPMaxRequestSize: 16\napps:\n  - appID: a\n    appDirPath: .\n");
+        var oldRunFile = YamlNodes.Load("version: 1\ncommon:\n  maxBodySize: 16Mi\n  daprHTTPMaxRequestSize: 16\napps:\n  - appID: a\n    appDirPath: .\n");
         Assert.Contains(RunFileProblems(oldRunFile), p => p.Contains("daprHTTPMaxRequestSize", StringComparison.Ordinal));
     }
 
@@ -148,14 +148,14 @@ public sealed partial class DaprRunFileTests
     {
         var problems = new List<string>();
         var dapr = (tye.Children[new YamlScalarNode("extensions")] as YamlSequenceNode)?.Children.OfType<YamlMappingNode>()
-            .SingleOrDefault(e => (Child(e, "name") as YamlScalarNode)?.Value == "dapr");
+            .SingleOrDefault(e => (YamlNodes.Child(e, "name") as YamlScalarNode)?.Value == "dapr");
         if (dapr is null)
         {
             return ["tye.yaml has no dapr extension"];
         }
 
         var keys = dapr.Children.Keys.Cast<YamlScalarNode>().Select(k => k.Value!).ToList();
-        if (Child(dapr, "services") is YamlMappingNode services)
+        if (YamlNodes.Child(dapr, "services") is YamlMappingNode services)
         {
             keys.AddRange(services.Children.Values.OfType<YamlMappingNode>().SelectMany(s => s.Children.Keys.Cast<YamlScalarNode>().Select(k => k.Value!)));
         }
@@ -192,7 +192,7 @@ public sealed partial class DaprRunFileTests
                 case "apps":
                     foreach (var app in ((YamlSequenceNode)value).Children.Cast<YamlMappingNode>())
                     {
-                        var id = (Child(app, "appID") as YamlScalarNode)?.Value ?? "?";
+                        var id = (YamlNodes.Child(app, "appID") as YamlScalarNode)?.Value ?? "?";
                         problems.AddRange(Unknown(app, AppRunKeys, $"apps[{id}]"));
                     }
 
@@ -230,20 +230,6 @@ public sealed partial class DaprRunFileTests
 
             yield return command;
         }
-    }
-
-    private static YamlNode? Child(YamlMappingNode map, string key) =>
-        map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
-
-    private static YamlMappingNode Yaml(string text)
-    {
-        var stream = new YamlStream();
-        using (var reader = new StringReader(text))
-        {
-            stream.Load(reader);
-        }
-
-        return (YamlMappingNode)stream.Documents[0].RootNode;
     }
 
     [GeneratedRegex(@"(?:^|\s)--([a-z][a-z0-9-]*)")]

@@ -103,17 +103,17 @@ public sealed class DaprSizeChainTests
     [Fact]
     public void Dapr_yaml_with_components_carries_the_table_from_ingress_to_forwarder()
     {
-        var runFile = Yaml(LocalRunFilesTests.RepoFile("dapr.yaml"));
+        var runFile = YamlNodes.Load(LocalRunFilesTests.RepoFile("dapr.yaml"));
         var common = (YamlMappingNode)runFile.Children[new YamlScalarNode("common")];
         var commonEnv = Map(common, "env");
-        var commonLimit = Scalar(common, "maxBodySize") is { } q ? DaprComponentFiles.Quantity(q) : DaprSidecarOptions.DaprdDefaultMaxBodySize;
+        var commonLimit = YamlNodes.Scalar(common, "maxBodySize") is { } q ? DaprComponentFiles.Quantity(q) : DaprSidecarOptions.DaprdDefaultMaxBodySize;
         var env = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         var sidecar = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var app in ((YamlSequenceNode)runFile.Children[new YamlScalarNode("apps")]).Children.Cast<YamlMappingNode>())
         {
-            var id = Scalar(app, "appID")!;
+            var id = YamlNodes.Scalar(app, "appID")!;
             env[id] = new Dictionary<string, string>(commonEnv.Concat(Map(app, "env")).GroupBy(kv => kv.Key).Select(g => g.Last()), StringComparer.Ordinal);
-            sidecar[id] = Scalar(app, "maxBodySize") is { } own ? DaprComponentFiles.Quantity(own) : commonLimit;
+            sidecar[id] = YamlNodes.Scalar(app, "maxBodySize") is { } own ? DaprComponentFiles.Quantity(own) : commonLimit;
         }
 
         foreach (var broker in new[] { "redis", "kafka" })
@@ -128,11 +128,11 @@ public sealed class DaprSizeChainTests
         var tye = LocalRunFilesTests.RepoFile("tye.yaml");
         var env = new Dictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         var sidecar = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var service in ((YamlSequenceNode)Yaml(tye).Children[new YamlScalarNode("services")]).Children.Cast<YamlMappingNode>())
+        foreach (var service in ((YamlSequenceNode)YamlNodes.Load(tye).Children[new YamlScalarNode("services")]).Children.Cast<YamlMappingNode>())
         {
-            var name = Scalar(service, "name")!;
-            env[name] = (Child(service, "env") as YamlSequenceNode)?.Children.Cast<YamlMappingNode>()
-                .ToDictionary(e => Scalar(e, "name")!, e => Scalar(e, "value")!, StringComparer.Ordinal) ?? new Dictionary<string, string>();
+            var name = YamlNodes.Scalar(service, "name")!;
+            env[name] = (YamlNodes.Child(service, "env") as YamlSequenceNode)?.Children.Cast<YamlMappingNode>()
+                .ToDictionary(e => YamlNodes.Scalar(e, "name")!, e => YamlNodes.Scalar(e, "value")!, StringComparer.Ordinal) ?? new Dictionary<string, string>();
             sidecar[name] = TyeSidecarLimit;
         }
 
@@ -267,25 +267,8 @@ public sealed class DaprSizeChainTests
         return rows;
     }
 
-    private static YamlNode? Child(YamlMappingNode map, string key) =>
-        map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
-
-    private static YamlMappingNode Yaml(string text)
-    {
-        var stream = new YamlStream();
-        using (var reader = new StringReader(text))
-        {
-            stream.Load(reader);
-        }
-
-        return (YamlMappingNode)stream.Documents[0].RootNode;
-    }
-
-    private static string? Scalar(YamlMappingNode map, string key) =>
-        (Child(map, key) as YamlScalarNode)?.Value;
-
     private static Dictionary<string, string> Map(YamlMappingNode map, string key) =>
-        Child(map, key) is YamlMappingNode child
+        YamlNodes.Child(map, key) is YamlMappingNode child
             ? child.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value!, kv => ((YamlScalarNode)kv.Value).Value ?? string.Empty, StringComparer.Ordinal)
             : [];
 
