@@ -32,14 +32,15 @@ public sealed class DaprRoundTripTests : IAsyncLifetime
         await PublishAsync(ingress, batch);
         Assert.Equal([TestEnvelopes.Topic], await forwarder.SubscribeAppAsync(app.Client.BaseAddress!));
 
+        // The entries are acknowledged after the app answered, so once none is pending the delivery is on record.
         Assert.True(await Eventually.TrueAsync(() => sink.Envelopes.Count == 2), $"the handler got {sink.Envelopes.Count} envelopes");
+        Assert.True(await Eventually.TrueAsync(async () => await forwarder.Broker!.PendingAsync(TestEnvelopes.Topic) == 0), "the entries were not acknowledged");
         TestEnvelopes.AssertIntact(batch[0], sink.Envelopes[0]);
         TestEnvelopes.AssertIntact(batch[1], sink.Envelopes[1]);
         var delivery = Assert.Single(forwarder.Deliveries);
         Assert.True(delivery.Bulk);
         Assert.Equal(200, delivery.Status);
         Assert.All(JsonDocument.Parse(delivery.Reply).RootElement.GetProperty("statuses").EnumerateArray(), s => Assert.Equal("SUCCESS", s.GetProperty("status").GetString()));
-        Assert.True(await Eventually.TrueAsync(async () => await forwarder.Broker!.PendingAsync(TestEnvelopes.Topic) == 0), "the entries were not acknowledged");
     }
 
     [Fact]
@@ -54,6 +55,7 @@ public sealed class DaprRoundTripTests : IAsyncLifetime
         await forwarder.SubscribeAppAsync(app.Client.BaseAddress!);
 
         Assert.True(await Eventually.TrueAsync(() => sink.Envelopes.Count == 2));
+        Assert.True(await Eventually.TrueAsync(async () => await forwarder.Broker!.PendingAsync(TestEnvelopes.Topic) == 0));
         Assert.Equal([[1], [2]], sink.Envelopes.Select(e => e.Payload.ToArray()).Order(Comparer<byte[]>.Create((a, b) => a[0].CompareTo(b[0]))));
         Assert.Equal(2, forwarder.Deliveries.Count);
         Assert.All(forwarder.Deliveries, d => Assert.False(d.Bulk));
@@ -74,6 +76,7 @@ public sealed class DaprRoundTripTests : IAsyncLifetime
         await forwarder.SubscribeAppAsync(app.Client.BaseAddress!);
 
         Assert.True(await Eventually.TrueAsync(() => sink.Envelopes.Count == 20), $"the handler got {sink.Envelopes.Count} of 20");
+        Assert.True(await Eventually.TrueAsync(async () => await forwarder.Broker!.PendingAsync(TestEnvelopes.Topic) == 0));
         Assert.All(forwarder.Deliveries, d => Assert.InRange(d.Entries, 1, 4));
         Assert.True(forwarder.Deliveries.Count >= 5);
     }
@@ -177,6 +180,29 @@ public sealed class DaprRoundTripTests : IAsyncLifetime
         await PublishAsync(ingress, [TestEnvelopes.Create(payload: [5])]);
 
         Assert.True(await Eventually.TrueAsync(() => sink.Envelopes.Count == 1, TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task With_maxLenApprox_the_oldest_entries_are_trimmed_before_a_late_forwarder_reads_them()
+    {
+        // The trade-off components/README.md writes down: XADD MAXLEN ~ trims whether or not a group has read.
+        await using var ingress = await TestSidecar.StartAsync(_redis, o => o with { RedisStreams = o.RedisStreams with { MaxLenApprox = 10 } });
+        await using var forwarder = await TestSidecar.StartAsync(_redis, appId: "statsd-forwarder");
+        var sink = new SinkHandler(TestEnvelopes.Topic);
+        await using var app = await SubscriptionApp.StartAsync([sink]);
+
+        for (var i = 0; i < 300; i += 50)
+        {
+            await PublishAsync(ingress, [.. Enumerable.Range(i, 50).Select(n => TestEnvelopes.Create(payload: BitConverter.GetBytes(n)))]);
+        }
+
+        var kept = (await ingress.PublishedDataAsync(TestEnvelopes.Topic)).Count;
+        Assert.InRange(kept, 10, 299);
+        await forwarder.SubscribeAppAsync(app.Client.BaseAddress!);
+
+        Assert.True(await Eventually.TrueAsync(() => sink.Envelopes.Count == kept), $"the forwarder got {sink.Envelopes.Count}, the stream kept {kept}");
+        Assert.Equal(299, sink.Envelopes.Select(e => BitConverter.ToInt32(e.Payload.Span)).Max());
+        Assert.DoesNotContain(sink.Envelopes, e => BitConverter.ToInt32(e.Payload.Span) == 0);
     }
 
     private static async Task PublishAsync(DaprSidecarDouble sidecar, Envelope[] batch)
