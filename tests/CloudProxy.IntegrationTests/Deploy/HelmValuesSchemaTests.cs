@@ -41,12 +41,42 @@ public sealed class HelmValuesSchemaTests
     }
 
     [Theory]
+    [InlineData("{broker: kafka, kafka: {authType: password, saslUsername: cp, saslPasswordSecretKey: kafka-password}}")]
+    [InlineData("{broker: kafka, kafka: {authType: mtls, disableTls: false, tls: {caCertSecretKey: ca, clientCertSecretKey: c, clientKeySecretKey: k}}}")]
+    [InlineData("{broker: kafka, kafka: {authType: oidc, oidc: {tokenEndpoint: \"https://idp.example.com/token\", clientID: cp, clientSecretSecretKey: s, scopes: openid}}}")]
+    [InlineData("redis: {streams: {maxLenApprox: 0, concurrency: 10, queueDepth: 10, processingTimeout: 120s, redeliverInterval: 15s}}")]
+    [InlineData("{serviceMonitor: {enabled: true}, prometheusRule: {enabled: false}, ingress: {enabled: true, hosts: [a.example.com]}}")]
+    public async Task A_complete_choice_passes_both_validators(string values)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"cloudproxy-values-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(file, values);
+        try
+        {
+            var (code, stderr) = await HelmChart.TryRenderAsync("-f", file);
+            var errors = await PythonErrorsAsync(await HelmChart.CoalescedValuesAsync("-f", file));
+
+            Assert.True(code == 0, stderr);
+            Assert.True(errors.Count == 0, string.Join('\n', errors));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
     [InlineData("broker: rabbitmq", "broker", "broker: broker must be one of the following: \"redis\", \"kafka\"")]
     [InlineData("{broker: kafka, kafka: {brokers: \"\"}}", "kafka.brokers", "kafka.brokers: String length must be greater than or equal to 1")]
     [InlineData("{broker: kafka, kafka: {brokers: kafka}}", "kafka.brokers", "kafka.brokers: Does not match pattern")]
     [InlineData("kafka: {authType: sasl}", "kafka.authType", "kafka.authType: kafka.authType must be one of the following: \"none\", \"password\", \"mtls\", \"oidc\"")]
     [InlineData("kafka: {authType: password}", "kafka.saslUsername", "kafka.saslUsername: String length must be greater than or equal to 1")]
     [InlineData("kafka: {authType: password, saslUsername: cp}", "kafka.saslPasswordSecretKey", "kafka.saslPasswordSecretKey: String length must be greater than or equal to 1")]
+    [InlineData("kafka: {authType: mtls, disableTls: false, tls: {clientCertSecretKey: \"\", clientKeySecretKey: client-key}}", "kafka.tls.clientCertSecretKey", "kafka.tls.clientCertSecretKey: String length must be greater than or equal to 1")]
+    [InlineData("kafka: {authType: mtls, tls: {clientCertSecretKey: c, clientKeySecretKey: k}}", "kafka.disableTls", "kafka.disableTls: kafka.disableTls does not match: false")]
+    [InlineData("kafka: {authType: oidc, oidc: {tokenEndpoint: \"\", clientID: cp, clientSecretSecretKey: s}}", "kafka.oidc.tokenEndpoint", "kafka.oidc.tokenEndpoint: String length must be greater than or equal to 1")]
+    [InlineData("kafka: {authType: oidc, oidc: {tokenEndpoint: \"https://idp/token\", clientID: \"\", clientSecretSecretKey: s}}", "kafka.oidc.clientID", "kafka.oidc.clientID: String length must be greater than or equal to 1")]
+    [InlineData("kafka: {tls: {clientCert: x}}", "kafka.tls", "kafka.tls: Additional property clientCert is not allowed")]
+    [InlineData("redis: {streams: {processingTimeout: 120}}", "redis.streams.processingTimeout", "redis.streams.processingTimeout: Invalid type. Expected: string, given: integer")]
     [InlineData("brokr: kafka", "(root)", "(root): Additional property brokr is not allowed")]
     [InlineData("services: {statsd-ingres: {enabled: false}}", "services", "services: Additional property statsd-ingres is not allowed")]
     [InlineData("services: {statsd-ingress: {replica: 3}}", "services.statsd-ingress", "services.statsd-ingress: Additional property replica is not allowed")]
