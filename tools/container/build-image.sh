@@ -56,6 +56,7 @@ runtime_image=localhost/cloudproxy-standin/aspnet:$key
 
 if ! "${podman[@]}" image exists "$sdk_image" || ! "${podman[@]}" image exists "$runtime_image"; then
   say "making the base image stand-ins ($key) from Debian bookworm and $dotnet_root"
+  started=$SECONDS
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   # minbase without recommends, documentation or translations (what Debian's -slim images leave out), /usr
@@ -66,7 +67,7 @@ if ! "${podman[@]}" image exists "$sdk_image" || ! "${podman[@]}" image exists "
     --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
     --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
     --dpkgopt='path-exclude=/usr/share/info/*' \
-    bookworm "$work/rootfs" >&2
+    bookworm "$work/rootfs" >"$work/mmdebstrap.log" 2>&1 || { cat "$work/mmdebstrap.log" >&2; exit 1; }
   chroot "$work/rootfs" groupadd --gid=1654 app
   chroot "$work/rootfs" useradd --no-log-init --uid=1654 --gid=1654 --create-home app
   ln -s /usr/share/dotnet/dotnet "$work/rootfs/usr/bin/dotnet"
@@ -100,10 +101,12 @@ if ! "${podman[@]}" image exists "$sdk_image" || ! "${podman[@]}" image exists "
   "${podman[@]}" import --quiet "${sdk_changes[@]}" "$work/sdk.tar" "$sdk_image" >/dev/null
   rm -rf "$work"
   trap - EXIT
+  say "stand-ins made in $((SECONDS - started)) s"
 fi
 
 log=${CLOUDPROXY_BUILD_LOG:-$(mktemp)}
 say "building $image from $repo/Dockerfile (log: $log)"
+started=$SECONDS
 # --format docker keeps HEALTHCHECK (the OCI image format has no field for it); --pull=never: the stand-ins are local.
 if ! "${podman[@]}" build --format docker --pull=never --network=host "${limits[@]}" \
   --build-arg "SDK_IMAGE=$sdk_image" --build-arg "RUNTIME_IMAGE=$runtime_image" \
@@ -112,4 +115,5 @@ if ! "${podman[@]}" build --format docker --pull=never --network=host "${limits[
   say "podman build failed (full log: $log)"
   exit 1
 fi
+say "built in $((SECONDS - started)) s: $("${podman[@]}" image inspect --format '{{.Size}}' "$image" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
 echo "$image"
