@@ -1,6 +1,7 @@
 using System.Security.Cryptography.X509Certificates;
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Logging;
+using CloudProxy.Core.Options;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
@@ -48,7 +49,7 @@ public static class CloudProxyApp
         }
         catch (StartupException ex)
         {
-            await stderr.WriteLineAsync($"cloudproxy: {ex.Message}");
+            await stderr.WriteLineAsync($"cloudproxy: {SecretRedaction.Redact(ex.Message)}");
             return 2;
         }
 
@@ -77,6 +78,9 @@ public static class CloudProxyApp
     /// <summary>Builds the host without starting it. Throws <see cref="StartupException"/> naming a bad option.</summary>
     public static WebApplication Build(string[] args)
     {
+        // Also in the runtimeconfig (CloudProxy.Host.csproj); set here too for hosts built in another process's
+        // entry point (tests), where it still takes effect if no compression stream was used before.
+        AppContext.SetSwitch("System.IO.Compression.UseStrictValidation", true);
         var normalized = CommandLine.Normalize(args, out var switchMappings);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
         LoggingDefaults.AddTo(builder.Configuration);
@@ -113,6 +117,7 @@ public static class CloudProxyApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(drain, 1, 300) + 5));
 
         builder.Services.AddCors();
+        builder.Services.AddHostedService<CloudProxy.Core.Buffers.MemoryTrim>();
         builder.Services.AddCloudProxyCore(configuration, roles, BuildInfo)
             .AddDaprTransport()
             .AddStatsD()
@@ -268,11 +273,12 @@ public static class CloudProxyApp
         return $"cannot listen on {http.Host}:{http.Port} ({names}): {ListenerBindException.Reason(ex)}";
     }
 
+    /// <summary>One line naming every failure (and the seed flag of each option), credentials in URLs redacted.</summary>
     private static string Describe(Exception ex)
     {
-        var message = ex is OptionsValidationException validation
+        var message = SecretRedaction.Redact(ex is OptionsValidationException validation
             ? string.Join("; ", validation.Failures)
-            : ex.Message;
+            : ex.Message);
         foreach (var flag in CommandLine.Flags)
         {
             if (message.Contains($"'{flag.Key}'", StringComparison.OrdinalIgnoreCase) || message.Contains(flag.Key + " ", StringComparison.OrdinalIgnoreCase))
@@ -292,13 +298,14 @@ public sealed class StartupException : Exception
     {
     }
 
+    // The message may echo a setting: a URL's user:password@ never reaches a terminal or a log.
     public StartupException(string message)
-        : base(message)
+        : base(SecretRedaction.Redact(message))
     {
     }
 
     public StartupException(string message, Exception innerException)
-        : base(message, innerException)
+        : base(SecretRedaction.Redact(message), innerException)
     {
     }
 }

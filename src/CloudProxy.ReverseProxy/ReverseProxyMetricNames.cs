@@ -14,6 +14,10 @@ public static class ReverseProxyMetricNames
     public const string CacheLookups = "cloudproxy_reverseproxy_cache_lookups_total";
 
     /// <summary>Label <c>route</c>: responses written to the store.</summary>
+    public const string CacheBypassed = "cloudproxy_reverseproxy_cache_bypassed_total";
+
+    public const string HeadersStripped = "cloudproxy_reverseproxy_request_headers_stripped_total";
+
     public const string CacheStored = "cloudproxy_reverseproxy_cache_stored_total";
 
     /// <summary>Label <c>reason</c>: cacheable requests whose response was not stored (no_store, private, set_cookie, vary_star, too_large, status, no_freshness).</summary>

@@ -27,6 +27,13 @@ public sealed class ReverseProxyOptions
     /// <summary>Also read and send Zipkin B3 trace headers (W3C traceparent is always honoured).</summary>
     public bool B3 { get; set; }
 
+    /// <summary>
+    /// Request headers removed before the cache and the back end: ones that make many back ends (frameworks,
+    /// IIS rewrite, Symfony, Rails) answer for another URL, host, port, scheme or method while the cache key
+    /// does not contain them, the classic web-cache-poisoning probes. A comma list; empty strips nothing.
+    /// </summary>
+    public string StripRequestHeaders { get; set; } = "X-Original-URL,X-Rewrite-URL,X-Host,X-Forwarded-Port,X-Forwarded-Scheme,X-HTTP-Method-Override";
+
     public ProxyCacheOptions Cache { get; set; } = new();
 
     public ProxyRateLimitOptions RateLimit { get; set; } = new();
@@ -54,6 +61,9 @@ public sealed class ProxyCacheOptions
 
     /// <summary>Cache responses carrying Set-Cookie (off: one client's cookie would reach every client).</summary>
     public bool AllowSetCookie { get; set; }
+
+    /// <summary>Look up and store responses to requests carrying Cookie (off: the answer may be that client's own).</summary>
+    public bool AllowCookie { get; set; }
 
     /// <summary>Total bytes of the in-memory store (embedded mode).</summary>
     public long MemoryMaxBytes { get; set; } = 64L * 1024 * 1024;

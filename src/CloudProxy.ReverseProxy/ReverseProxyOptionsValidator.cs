@@ -1,3 +1,4 @@
+using CloudProxy.Core.Options;
 using CloudProxy.ReverseProxy.Backpressure;
 using CloudProxy.ReverseProxy.Hosting;
 using CloudProxy.ReverseProxy.RateLimiting;
@@ -22,7 +23,7 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
         if (!string.IsNullOrEmpty(options.ProxyUrl)
             && (!Uri.TryCreate(options.ProxyUrl, UriKind.Absolute, out var proxyUrl) || proxyUrl.Scheme is not ("http" or "https")))
         {
-            failures.Add($"{S}:ProxyUrl (-proxy-url): '{options.ProxyUrl}' is not an http(s) URL");
+            failures.Add($"{S}:ProxyUrl (-proxy-url): '{SecretRedaction.Redact(options.ProxyUrl)}' is not an http(s) URL");
         }
 
         if (!string.IsNullOrEmpty(options.ConfigFile) && !File.Exists(options.ConfigFile))
@@ -141,7 +142,7 @@ public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxy
 
         if (o.Queries.Count > 0 && (!Uri.TryCreate(o.PrometheusUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))
         {
-            failures.Add($"{S}:Backpressure:PrometheusUrl must be an http(s) URL when Queries are given (got '{o.PrometheusUrl}')");
+            failures.Add($"{S}:Backpressure:PrometheusUrl must be an http(s) URL when Queries are given (got '{SecretRedaction.Redact(o.PrometheusUrl)}')");
         }
 
         for (var i = 0; i < o.Queries.Count; i++)

@@ -12,5 +12,6 @@ internal static class SentryEventIds
     public const int UnknownKind = 4013;
     public const int RequeueFailed = 4014;
     public const int PassthroughFailed = 4020;
+    public const int PassthroughRefused = 4021;
     public const int RateLimitSyncFailed = 4030;
 }

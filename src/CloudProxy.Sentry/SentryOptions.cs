@@ -45,6 +45,28 @@ public sealed class SentryIngressOptions
 
     /// <summary>How often a <c>sentry-ingress</c> without an in-process forwarder reads the shared rate limits.</summary>
     public double RateLimitPollSeconds { get; set; } = 1;
+
+    /// <summary>
+    /// Which other <c>/api/…</c> requests are passed, unbuffered, to the first upstream (auth, allow-lists and
+    /// quotas checked first): <see cref="SentryPassthroughMode.Sdk"/> by default.
+    /// </summary>
+    public SentryPassthroughMode Passthrough { get; set; } = SentryPassthroughMode.Sdk;
+}
+
+/// <summary>What the pass-through route forwards besides the buffered ingestion routes.</summary>
+public enum SentryPassthroughMode
+{
+    /// <summary>Nothing: every other <c>/api/…</c> path is a 404.</summary>
+    Off = 0,
+
+    /// <summary>SDK endpoints of a project, <c>/api/{project id}/…</c> (Unreal crash reports, user feedback…), and <c>/api/embed/…</c>.</summary>
+    Sdk = 1,
+
+    /// <summary>
+    /// Also everything else under <c>/api/</c>, which is the upstream's web API (<c>/api/0/…</c>, with the
+    /// client's own <c>Authorization: Bearer</c>): anyone who can reach this proxy can then call that API.
+    /// </summary>
+    All = 2,
 }
 
 /// <summary>Section <c>CloudProxy:Sentry:Forwarder</c> (service <c>sentry-forwarder</c>).</summary>

@@ -47,6 +47,7 @@ public static class SentryServiceCollectionExtensions
         {
             services.TryAddSingleton<SentryIngressMetrics>();
             services.TryAddSingleton<SentryReplies>();
+            services.TryAddSingleton<SentryAdmission>();
             services.TryAddSingleton<SentryIngressHandler>();
             services.TryAddSingleton<SentryPassthrough>();
             services.AddHttpClient(SentryPassthrough.ClientName, c => c.Timeout = TimeSpan.FromSeconds(30))

@@ -35,7 +35,7 @@ public sealed class DaprTransportExtensionsTests(RedisFixture fixture)
     [Fact]
     public async Task Dapr_transport_publishes_and_keeps_state_through_the_sidecar_the_dapr_environment_names()
     {
-        await using var sidecar = await DaprSidecarDouble.StartAsync(fixture.Redis);
+        await using var sidecar = await TestSidecar.StartAsync(fixture.Redis, appId: "cloudproxy-test");
         var services = CoreLikeServices(
             new Dictionary<string, string?>
             {

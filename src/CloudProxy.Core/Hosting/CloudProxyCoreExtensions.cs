@@ -53,7 +53,7 @@ public static class CloudProxyCoreExtensions
         services.AddSingleton<IValidateOptions<DeferralOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
         services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section)
-            .PostConfigure(o => o.Path = DataDirectory.Or(configuration, o.Path, "spool.db"))
+            .PostConfigure(o => o.Path = DataDirectory.Or(configuration, o.Path, "spool"))
             .ValidateOnStart();
         services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.Section).ValidateOnStart();
         services.AddOptions<DeferralOptions>().BindConfiguration(DeferralOptions.Section).ValidateOnStart();

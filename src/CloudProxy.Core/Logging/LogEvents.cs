@@ -15,4 +15,5 @@ public static class LogEvents
     public const int LogCursorLost = 1014;
     public const int HandlerFailed = 1015;
     public const int Quarantined = 1016;
+    public const int MemoryTrimmed = 1090;
 }

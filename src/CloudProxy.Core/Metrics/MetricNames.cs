@@ -30,6 +30,7 @@ public static class CoreMetricNames
     public const string SpoolDamagedSegments = "cloudproxy_core_spool_damaged_segments_total";
     public const string SpoolSalvaged = "cloudproxy_core_spool_salvaged_envelopes_total";
     public const string PublisherHealthy = "cloudproxy_core_publisher_healthy";
+    public const string MemoryTrims = "cloudproxy_core_memory_trims_total";
 
     /// <summary>Seconds from the ingress receiving an envelope to a forwarder delivering it, by topic.</summary>
     public const string DeliveryLatency = "cloudproxy_core_delivery_latency_seconds";

@@ -43,7 +43,8 @@ public static class GraphiteBodyReader
                 $"Batch Malformed: Content-Encoding '{encoding}' is not supported (send gzip or plain text)"));
         }
 
-        var text = new GraphitePooledBuffer(request.ContentLength is { } length and < 1024 * 1024 ? (int)length * 5 : 256 * 1024);
+        // Sized by what arrives: a declared Content-Length is a claim, not bytes (64 connections may each declare 16 MB).
+        var text = new GraphitePooledBuffer(request.ContentLength is { } length and < 64 * 1024 ? (int)length * 4 : 64 * 1024);
         try
         {
             var reader = request.BodyReader;

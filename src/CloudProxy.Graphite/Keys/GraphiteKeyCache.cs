@@ -43,7 +43,9 @@ public sealed partial class GraphiteKeyCache : BackgroundService
     /// <summary>The key a request presented, or null. Constant time in the secret.</summary>
     public GraphiteApiKey? Validate(string? presented)
     {
-        if (string.IsNullOrEmpty(presented) || presented.Length > 256)
+        // A key is compared as presented: surrounding whitespace (which HTTP servers may or may not strip) is
+        // not ignored, so " key " never matches "key".
+        if (string.IsNullOrEmpty(presented) || presented.Length > 256 || char.IsWhiteSpace(presented[0]) || char.IsWhiteSpace(presented[^1]))
         {
             return null;
         }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
-using System.Text.Unicode;
+using System.Text;
 
 namespace CloudProxy.Graphite.Protocol;
 
@@ -98,7 +98,7 @@ public static class GraphiteLineParser
             return GraphiteLineProblem.NameCharacters;
         }
 
-        if (name.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 && !Utf8.IsValid(name))
+        if (name.IndexOfAnyInRange((byte)0x80, (byte)0xFF) >= 0 && !IsVisibleUtf8(name))
         {
             return GraphiteLineProblem.NameCharacters;
         }
@@ -106,6 +106,38 @@ public static class GraphiteLineParser
         return name.Length == 0 || name[0] == '.' || name[^1] == '.' || name.IndexOf(".."u8) >= 0
             ? GraphiteLineProblem.NameDots
             : GraphiteLineProblem.None;
+    }
+
+    /// <summary>
+    /// Valid UTF-8 without what makes a name look like another one or split where it should not: control
+    /// characters (U+0085 too), format characters (bidi overrides and isolates such as U+202E, zero-width
+    /// U+200B–U+200D, U+2060, the BOM U+FEFF), line and paragraph separators (U+2028, U+2029) and Unicode
+    /// spaces (U+00A0, U+3000): carbon's Python splits a line on any of those spaces, and a dashboard shows
+    /// <c>a\u202Eb</c> as something else.
+    /// </summary>
+    private static bool IsVisibleUtf8(ReadOnlySpan<byte> name)
+    {
+        while (!name.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf8(name, out var rune, out var used) != OperationStatus.Done)
+            {
+                return false;
+            }
+
+            switch (Rune.GetUnicodeCategory(rune))
+            {
+                case UnicodeCategory.Control:
+                case UnicodeCategory.Format:
+                case UnicodeCategory.LineSeparator:
+                case UnicodeCategory.ParagraphSeparator:
+                case UnicodeCategory.SpaceSeparator:
+                    return false;
+            }
+
+            name = name[used..];
+        }
+
+        return true;
     }
 
     public static string ReasonName(GraphiteLineProblem problem) => problem switch
@@ -125,7 +157,7 @@ public static class GraphiteLineParser
     {
         GraphiteLineProblem.Fields => "expected three fields: path value timestamp",
         GraphiteLineProblem.NameTooLong => $"metric name longer than {rules.MaxNameLength} bytes",
-        GraphiteLineProblem.NameCharacters => "metric name holds a control character, space, '/', '\\' or invalid UTF-8",
+        GraphiteLineProblem.NameCharacters => "metric name holds a control character, space, '/', '\\', invalid UTF-8, or an invisible or direction-changing character (bidi control, zero-width, line separator, Unicode space)",
         GraphiteLineProblem.NameDots => "metric name is empty, starts or ends with '.', or has '..'",
         GraphiteLineProblem.Value => "value is not a number",
         GraphiteLineProblem.NotFinite => "value is NaN or infinite",

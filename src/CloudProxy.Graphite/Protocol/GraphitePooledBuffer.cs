@@ -1,13 +1,13 @@
-using System.Buffers;
+using CloudProxy.Core.Buffers;
 
 namespace CloudProxy.Graphite.Protocol;
 
-/// <summary>A growable byte buffer rented from the shared pool; one copy out at the end (<see cref="ToArray"/>).</summary>
+/// <summary>A growable byte buffer (pooled while small, see <see cref="BodyArrayPool"/>); one copy out at the end (<see cref="ToArray"/>).</summary>
 public sealed class GraphitePooledBuffer : IDisposable
 {
     private byte[] _buffer;
 
-    public GraphitePooledBuffer(int capacity) => _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, 256));
+    public GraphitePooledBuffer(int capacity) => _buffer = BodyArrayPool.Rent(Math.Max(capacity, 256));
 
     public int Length { get; private set; }
 
@@ -18,9 +18,9 @@ public sealed class GraphitePooledBuffer : IDisposable
     {
         if (Length + size > _buffer.Length)
         {
-            var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, Length + size));
+            var bigger = BodyArrayPool.Rent(Math.Max(_buffer.Length * 2, Length + size));
             _buffer.AsSpan(0, Length).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_buffer);
+            BodyArrayPool.Return(_buffer);
             _buffer = bigger;
         }
 
@@ -53,7 +53,7 @@ public sealed class GraphitePooledBuffer : IDisposable
         Length = 0;
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyArrayPool.Return(buffer);
         }
     }
 }

@@ -22,7 +22,15 @@ public static class ProxyCacheKey
         var text = new StringBuilder(128);
         text.Append("GET ");
         text.Append(request.Scheme).Append("://").Append(request.Host.Value?.ToLowerInvariant());
-        text.Append(request.PathBase.Value).Append(request.Path.Value);
+        if (Hosting.ProxyRawPath.Of(request.HttpContext) is { } raw)
+        {
+            // Forwarded as sent (an encoded slash): /a%2Fb and /a%252Fb are one decoded path but two back-end paths.
+            text.Append("raw:").Append(raw);
+        }
+        else
+        {
+            text.Append(request.PathBase.Value).Append(request.Path.Value);
+        }
         if (request.QueryString.HasValue)
         {
             text.Append('?').Append(NormalizeQuery(request.QueryString.Value!));

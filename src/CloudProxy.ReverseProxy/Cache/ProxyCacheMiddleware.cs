@@ -29,6 +29,7 @@ public sealed class ProxyCacheMiddleware(
         {
             context.Response.Headers[CacheHeader] = "MISS";
             metrics.CacheLookups.WithLabels(route.RouteId, "bypass").Inc();
+            metrics.CacheBypassed.WithLabels(ProxyCachePolicy.BypassReason(context.Request, route) ?? "revalidate").Inc();
             await next(context);
             return;
         }

@@ -22,27 +22,57 @@ public static class ProxyCachePolicy
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(route);
-        if (!route.CacheEnabled || !(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
-        {
-            return default;
-        }
-
-        if (request.Headers.ContainsKey(HeaderNames.Authorization) && !route.AllowAuthorization)
+        if (BypassReason(request, route) is not null)
         {
             return default;
         }
 
         var cacheControl = request.Headers.CacheControl;
-        if (HasDirective(cacheControl, "no-store"))
-        {
-            return default;
-        }
 
         // no-cache / max-age=0 ask for a fresh answer: go to the back end, but its answer may refresh the entry.
         var revalidate = HasDirective(cacheControl, "no-cache")
             || (Seconds(cacheControl, "max-age") is 0)
             || (cacheControl.Count == 0 && request.Headers.Pragma.Any(p => p?.Contains("no-cache", StringComparison.OrdinalIgnoreCase) == true));
         return new CacheRequestDecision(Lookup: !revalidate, Store: HttpMethods.IsGet(request.Method));
+    }
+
+    /// <summary>
+    /// Why the cache must stay out of this request altogether (neither look up nor store), or null. Besides the
+    /// method: <c>Authorization</c> and <c>Cookie</c> (the answer may be personal: a back end that echoes a
+    /// session but forgets <c>private</c> would hand it to the next anonymous client), unless the route allows
+    /// them; a body on a GET (the key has no body, so another client would get the answer to it); request
+    /// <c>no-store</c>.
+    /// </summary>
+    public static string? BypassReason(HttpRequest request, ProxyRouteSettings route)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(route);
+        if (!route.CacheEnabled)
+        {
+            return "disabled";
+        }
+
+        if (!(HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)))
+        {
+            return "method";
+        }
+
+        if (request.Headers.ContainsKey(HeaderNames.Authorization) && !route.AllowAuthorization)
+        {
+            return "authorization";
+        }
+
+        if (request.Headers.ContainsKey(HeaderNames.Cookie) && !route.AllowCookie)
+        {
+            return "cookie";
+        }
+
+        if (request.ContentLength > 0 || request.Headers.ContainsKey(HeaderNames.TransferEncoding))
+        {
+            return "request_body";
+        }
+
+        return HasDirective(request.Headers.CacheControl, "no-store") ? "no_store" : null;
     }
 
     /// <summary>How long the response may be served from the cache, or a reason it must not be stored.</summary>

@@ -19,6 +19,7 @@ public sealed class ProxyRouteSettings
     public const string CacheMaxEntryBytesKey = "CloudProxy.Cache.MaxEntryBytes";
     public const string CacheAllowAuthorizationKey = "CloudProxy.Cache.AllowAuthorization";
     public const string CacheAllowSetCookieKey = "CloudProxy.Cache.AllowSetCookie";
+    public const string CacheAllowCookieKey = "CloudProxy.Cache.AllowCookie";
     public const string RequestsPerMinuteKey = "CloudProxy.RateLimit.RequestsPerMinute";
     public const string BurstKey = "CloudProxy.RateLimit.Burst";
 
@@ -37,6 +38,8 @@ public sealed class ProxyRouteSettings
     public bool AllowAuthorization { get; init; }
 
     public bool AllowSetCookie { get; init; }
+
+    public bool AllowCookie { get; init; }
 
     public int RequestsPerMinute { get; init; }
 
@@ -58,7 +61,7 @@ public sealed class ProxyRouteSettings
     {
         ArgumentNullException.ThrowIfNull(route);
         var metadata = route.Metadata ?? new Dictionary<string, string>();
-        foreach (var key in new[] { CacheEnabledKey, CacheAllowAuthorizationKey, CacheAllowSetCookieKey })
+        foreach (var key in new[] { CacheEnabledKey, CacheAllowAuthorizationKey, CacheAllowSetCookieKey, CacheAllowCookieKey })
         {
             if (metadata.TryGetValue(key, out var v) && !bool.TryParse(v, out _))
             {
@@ -89,6 +92,7 @@ public sealed class ProxyRouteSettings
             MaxEntryBytes = (long)Number(m, CacheMaxEntryBytesKey, options.Cache.MaxEntryBytes),
             AllowAuthorization = Flag(m, CacheAllowAuthorizationKey, options.Cache.AllowAuthorization),
             AllowSetCookie = Flag(m, CacheAllowSetCookieKey, options.Cache.AllowSetCookie),
+            AllowCookie = Flag(m, CacheAllowCookieKey, options.Cache.AllowCookie),
             RequestsPerMinute = rpm,
             Burst = burst > 0 ? burst : rpm,
         };

@@ -93,6 +93,7 @@ public sealed partial class ReverseProxyServer(
         }
 
         proxy.AddConfigFilter<ProxyRouteMetadataFilter>();
+        proxy.AddTransforms(ProxyRawPath.Add);
         if (o.B3)
         {
             // ASP.NET Core hosting extracts with the DI propagator; YARP injects with its client factory's.
@@ -105,6 +106,7 @@ public sealed partial class ReverseProxyServer(
         app.UseMiddleware<ProxyRequestMetricsMiddleware>();
         app.MapReverseProxy(pipeline =>
         {
+            pipeline.UseMiddleware<ProxyHeaderStripMiddleware>();
             // Order matters: hits are answered before the limiter unless they should use quota; jitter and the
             // window apply only to what really goes to the back end.
             // The limiter step is always present (it passes straight on for a route without a limit), so a

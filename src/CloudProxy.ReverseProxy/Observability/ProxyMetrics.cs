@@ -14,6 +14,8 @@ public sealed class ProxyMetrics
             ["route", "method", "status_class"], new HistogramConfiguration { Buckets = LatencyBuckets });
         Requests = factory.CreateCounter(ReverseProxyMetricNames.Requests, "Requests answered, by route.", ["route", "method", "status_class"]);
         CacheLookups = factory.CreateCounter(ReverseProxyMetricNames.CacheLookups, "Cache lookups by result.", ["route", "result"]);
+        CacheBypassed = factory.CreateCounter(ReverseProxyMetricNames.CacheBypassed, "Requests the cache stayed out of, by reason (method, authorization, cookie, request_body, no_store, disabled).", ["reason"]);
+        HeadersStripped = factory.CreateCounter(ReverseProxyMetricNames.HeadersStripped, "Request headers removed before the cache and the back end (StripRequestHeaders), by header.", ["header"]);
         CacheStored = factory.CreateCounter(ReverseProxyMetricNames.CacheStored, "Responses stored in the cache.", ["route"]);
         CacheNotStored = factory.CreateCounter(ReverseProxyMetricNames.CacheNotStored, "Responses to cacheable requests that were not stored.", ["reason"]);
         CacheStoreErrors = factory.CreateCounter(ReverseProxyMetricNames.CacheStoreErrors, "Cache store failures answered by passing through.", ["operation"]);
@@ -36,6 +38,10 @@ public sealed class ProxyMetrics
     public Counter Requests { get; }
 
     public Counter CacheLookups { get; }
+
+    public Counter CacheBypassed { get; }
+
+    public Counter HeadersStripped { get; }
 
     public Counter CacheStored { get; }
 

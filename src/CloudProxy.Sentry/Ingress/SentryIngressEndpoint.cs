@@ -33,4 +33,7 @@ public enum SentryRefusal
     OutboxFull = 15,
     Aborted = 16,
     NoUpstream = 17,
+    InvalidPath = 18,
+    NotFound = 19,
+    PassthroughDisabled = 20,
 }

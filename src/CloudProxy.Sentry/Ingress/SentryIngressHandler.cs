@@ -27,10 +27,7 @@ public sealed partial class SentryIngressHandler
     private readonly ILogger<SentryIngressHandler> _logger;
     private readonly SentryIngressOptions _options;
     private readonly string _topic;
-    private readonly HashSet<string> _allowedKeys;
-    private readonly HashSet<string> _allowedProjects;
-    private readonly SentryQuota _keyQuota;
-    private readonly SentryQuota _projectQuota;
+    private readonly SentryAdmission _admission;
     private readonly bool _noUpstream;
     private readonly LogThrottle _outboxFullLog;
 
@@ -39,6 +36,7 @@ public sealed partial class SentryIngressHandler
         SentryReplies replies,
         SentryIngressMetrics metrics,
         SentryRateLimitTable limits,
+        SentryAdmission admission,
         IOptions<SentryOptions> options,
         ServiceRoles roles,
         TimeProvider time,
@@ -54,10 +52,7 @@ public sealed partial class SentryIngressHandler
         _logger = logger;
         _options = options.Value.Ingress;
         _topic = options.Value.Topic;
-        _allowedKeys = new HashSet<string>(_options.AllowedKeys, StringComparer.OrdinalIgnoreCase);
-        _allowedProjects = new HashSet<string>(_options.AllowedProjects, StringComparer.Ordinal);
-        _keyQuota = new SentryQuota(_options.KeyRequestsPerSecond, time);
-        _projectQuota = new SentryQuota(_options.ProjectRequestsPerSecond, time);
+        _admission = admission;
 
         // Only known when the forwarder runs here; with --transport dapr it is another process's setting.
         _noUpstream = roles.Has(ServiceRoles.SentryForwarder) && SentryUpstream.Resolve(options.Value.Forwarder, []).Count == 0;
@@ -176,27 +171,9 @@ public sealed partial class SentryIngressHandler
             return;
         }
 
-        if (!SentryAuthReader.IsValidKey(auth.PublicKey))
+        if (_admission.Check(auth.PublicKey, project) is { } refused)
         {
-            await Refuse(context, endpoint, SentryRefusal.AuthInvalid, "invalid public key: expected 32 hex digits");
-            return;
-        }
-
-        if (_allowedKeys.Count > 0 && !_allowedKeys.Contains(auth.PublicKey))
-        {
-            await Refuse(context, endpoint, SentryRefusal.KeyNotAllowed, "this public key is not accepted by this proxy");
-            return;
-        }
-
-        if (_allowedProjects.Count > 0 && (project is null || !_allowedProjects.Contains(project)))
-        {
-            await Refuse(context, endpoint, SentryRefusal.ProjectNotAllowed, "this project is not accepted by this proxy");
-            return;
-        }
-
-        if (!_keyQuota.TryTake(auth.PublicKey) || (project is not null && !_projectQuota.TryTake(project)))
-        {
-            await Refuse(context, endpoint, SentryRefusal.QuotaExceeded, "ingress quota exceeded for this key or project");
+            await Refuse(context, endpoint, refused.Refusal, refused.Reason);
             return;
         }
 
@@ -213,9 +190,9 @@ public sealed partial class SentryIngressHandler
         if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
             _metrics.OgreFailedPutToQueue.Inc();
-            if (_outboxFullLog.ShouldLog(out var refused))
+            if (_outboxFullLog.ShouldLog(out var refusedCount))
             {
-                Log.OutboxFull(_logger, refused, body.Length);
+                Log.OutboxFull(_logger, refusedCount, body.Length);
             }
 
             await Refuse(context, endpoint, SentryRefusal.OutboxFull, "outbox and spool are full; retry later");

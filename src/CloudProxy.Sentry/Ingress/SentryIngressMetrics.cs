@@ -15,7 +15,8 @@ public sealed class SentryIngressMetrics
     [
         "auth_missing", "auth_multiple", "auth_invalid", "key_not_allowed", "project_not_allowed", "invalid_project",
         "unsupported_encoding", "corrupt_body", "body_too_large", "event_too_large", "malformed_envelope", "malformed_event",
-        "empty_body", "rate_limited", "quota_exceeded", "outbox_full", "aborted", "no_upstream",
+        "empty_body", "rate_limited", "quota_exceeded", "outbox_full", "aborted", "no_upstream", "invalid_path", "not_found",
+        "passthrough_disabled",
     ];
 
     private readonly ICounter[,] _requests;

@@ -35,6 +35,7 @@ public sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider tim
         SentryRefusal.BodyTooLarge or SentryRefusal.EventTooLarge => StatusCodes.Status413PayloadTooLarge,
         SentryRefusal.RateLimited or SentryRefusal.QuotaExceeded => StatusCodes.Status429TooManyRequests,
         SentryRefusal.OutboxFull or SentryRefusal.NoUpstream => StatusCodes.Status503ServiceUnavailable,
+        SentryRefusal.NotFound or SentryRefusal.PassthroughDisabled => StatusCodes.Status404NotFound,
         _ => StatusCodes.Status400BadRequest,
     };
 

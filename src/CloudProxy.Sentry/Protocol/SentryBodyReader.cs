@@ -25,13 +25,14 @@ public enum SentryBodyStatus
 /// <summary>
 /// Reads a request body, decompressing gzip, deflate (zlib or raw), br and zstd as it streams, into one array
 /// of exactly the decompressed size. The limit is enforced on decompressed bytes while reading, so a
-/// decompression bomb is stopped after <c>limit</c> bytes. An empty, <c>identity</c> or <c>UTF-8</c>
+/// decompression bomb is stopped after <c>limit</c> bytes; memory grows with the bytes that arrive, in small
+/// pooled chunks, never with what Content-Length declares. A compressed stream that ends early is corrupt
+/// (400): the host runs with <c>System.IO.Compression.UseStrictValidation</c>, without which .NET reads a
+/// truncated gzip, deflate or br stream as a shorter complete one. An empty, <c>identity</c> or <c>UTF-8</c>
 /// Content-Encoding (some SDKs send the charset there) means the body is as is.
 /// </summary>
 public static class SentryBodyReader
 {
-    private const int Chunk = 16 * 1024;
-
     public static async ValueTask<(SentryBodyStatus Status, byte[] Body, string? Error)> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -47,11 +48,11 @@ public static class SentryBodyReader
         {
             if (IsIdentity(encoding))
             {
-                if (request.ContentLength is { } length)
+                // The declared length is only checked, never allocated: a client that declares 100 MB and sends
+                // 20 bytes costs what it sent. Kestrel ends the body at Content-Length and fails a short one.
+                if (request.ContentLength is { } length && length > limit)
                 {
-                    return length > limit
-                        ? (SentryBodyStatus.TooLarge, [], $"body of {length} bytes is larger than the {limit}-byte limit")
-                        : await ReadExactAsync(request.Body, (int)length, cancellationToken);
+                    return (SentryBodyStatus.TooLarge, [], $"body of {length} bytes is larger than the {limit}-byte limit");
                 }
 
                 return await ReadLimitedAsync(request.Body, limit, cancellationToken);
@@ -78,6 +79,11 @@ public static class SentryBodyReader
         catch (Exception ex) when (ex is InvalidDataException or ZstdSharp.ZstdException || (ex is InvalidOperationException && !IsIdentity(encoding)))
         {
             return (SentryBodyStatus.Corrupt, [], $"body does not decompress as {encoding}: {ex.Message}");
+        }
+        catch (EndOfStreamException) when (!IsIdentity(encoding))
+        {
+            // The request body ended (Kestrel checks it against Content-Length) before the compressed stream did.
+            return (SentryBodyStatus.Corrupt, [], $"body does not decompress as {encoding}: the compressed stream is truncated");
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -119,56 +125,25 @@ public static class SentryBodyReader
             : new DeflateStream(source, CompressionMode.Decompress, leaveOpen: false);
     }
 
-    private static async ValueTask<(SentryBodyStatus, byte[], string?)> ReadExactAsync(Stream body, int length, CancellationToken cancellationToken)
-    {
-        var buffer = length == 0 ? [] : GC.AllocateUninitializedArray<byte>(length);
-        await body.ReadExactlyAsync(buffer, cancellationToken);
-        // A body longer than its Content-Length is cut by Kestrel, so nothing more to check.
-        return (SentryBodyStatus.Ok, buffer, null);
-    }
-
     private static async ValueTask<(SentryBodyStatus, byte[], string?)> ReadLimitedAsync(Stream source, long limit, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(Chunk);
-        var written = 0;
-        try
+        using var buffer = new SentryBodyBuffer();
+        while (true)
         {
-            while (true)
+            // Never ask for more than one byte past the limit: that byte alone proves it too large.
+            var memory = buffer.GetMemory();
+            var want = (int)Math.Min(memory.Length, limit + 1 - buffer.Length);
+            var n = await source.ReadAsync(memory[..want], cancellationToken);
+            if (n == 0)
             {
-                if (written == buffer.Length)
-                {
-                    if (written > limit)
-                    {
-                        break;
-                    }
-
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, Array.MaxLength));
-                    buffer.AsSpan(0, written).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-
-                // Never ask for more than one byte past the limit: that byte alone proves it too large.
-                var want = (int)Math.Min(buffer.Length - written, limit + 1 - written);
-                if (want <= 0)
-                {
-                    break;
-                }
-
-                var n = await source.ReadAsync(buffer.AsMemory(written, want), cancellationToken);
-                if (n == 0)
-                {
-                    return (SentryBodyStatus.Ok, buffer.AsSpan(0, written).ToArray(), null);
-                }
-
-                written += n;
+                return (SentryBodyStatus.Ok, buffer.ToArray(), null);
             }
 
-            return (SentryBodyStatus.TooLarge, [], $"decompressed body is larger than the {limit}-byte limit");
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            buffer.Advance(n);
+            if (buffer.Length > limit)
+            {
+                return (SentryBodyStatus.TooLarge, [], $"decompressed body is larger than the {limit}-byte limit");
+            }
         }
     }
 

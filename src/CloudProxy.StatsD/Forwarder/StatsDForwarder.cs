@@ -131,6 +131,16 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
 
             if (await SendAllAsync(packer, outcomes, cancellationToken) && _window is not null)
             {
+                // On loopback (a sidecar, a daemon on the same host) the ICMP answer is already there when send
+                // returns: then this batch is known lost before it is answered, and stays where it was.
+                if (_udp!.TakePendingError() is var error and not SocketError.Success)
+                {
+                    _metrics.SendErrors.Inc();
+                    UnavailableFrom(0, outcomes);
+                    await MarkDownAsync(error.ToString());
+                    return;
+                }
+
                 Remember(batch, outcomes);
             }
         }

@@ -116,6 +116,11 @@ internal static class StatsDBatchReader
         {
             return result.Fail(StatsDRefusal.MalformedBody, "Body is not valid JSON: " + ex.Message);
         }
+        catch (InvalidOperationException ex)
+        {
+            // GetString on an escaped lone surrogate ("\ud800"): not text a key or tag may hold.
+            return result.Fail(StatsDRefusal.MalformedBody, "Body holds a JSON string that is not valid text (an unpaired surrogate escape): " + ex.Message);
+        }
 
         return result.Entries == 0 ? result.Fail(StatsDRefusal.EmptyBatch, "Batch holds no metrics") : result;
     }

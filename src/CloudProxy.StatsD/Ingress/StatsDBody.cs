@@ -1,4 +1,4 @@
-using System.Buffers;
+using CloudProxy.Core.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -32,8 +32,9 @@ internal sealed class StatsDBody : IDisposable
     /// <summary>Null when the body is longer than <paramref name="maxBodyBytes"/>.</summary>
     public static async ValueTask<StatsDBody?> ReadAsync(HttpRequest request, int maxBodyBytes, CancellationToken cancellationToken)
     {
-        var initial = request.ContentLength is { } length and <= int.MaxValue ? (int)Math.Min(length, maxBodyBytes) + 1 : 4096;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initial, 256));
+        // Sized by what arrives, not by what Content-Length declares (a client may declare 1 MB and send 20 bytes).
+        var initial = request.ContentLength is { } length and <= int.MaxValue ? (int)Math.Min(length, 16 * 1024) + 1 : 4096;
+        var buffer = BodyArrayPool.Rent(Math.Max(initial, 256));
         var total = 0;
         try
         {
@@ -43,13 +44,13 @@ internal sealed class StatsDBody : IDisposable
                 {
                     if (total > maxBodyBytes)
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
+                        BodyArrayPool.Return(buffer);
                         return null;
                     }
 
-                    var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    var bigger = BodyArrayPool.Rent(buffer.Length * 2);
                     buffer.AsSpan(0, total).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    BodyArrayPool.Return(buffer);
                     buffer = bigger;
                 }
 
@@ -64,13 +65,13 @@ internal sealed class StatsDBody : IDisposable
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyArrayPool.Return(buffer);
             throw;
         }
 
         if (total > maxBodyBytes)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyArrayPool.Return(buffer);
             return null;
         }
 
@@ -83,7 +84,7 @@ internal sealed class StatsDBody : IDisposable
         _buffer = [];
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyArrayPool.Return(buffer);
         }
     }
 }

@@ -5,6 +5,7 @@ using CloudProxy.Core.Outbox;
 using CloudProxy.StatsD.Forwarder;
 using CloudProxy.StatsD.Protocol;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -90,12 +91,11 @@ public sealed partial class StatsDIngressHandler
             return;
         }
 
-        var key = context.Request.RouteValues["key"] as string ?? string.Empty;
-
-        // Routing decodes every escape in a path segment but %2F; a key may hold a slash (etsy turns it into '-').
-        if (key.Contains('%', StringComparison.Ordinal))
+        var key = RouteKey(context, out var keyError);
+        if (key is null)
         {
-            key = key.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+            await Refuse(context, endpoint, StatsDRefusal.InvalidKey, $"Key {keyError}");
+            return;
         }
 
         StatsDBody.LimitBody(context, _maxBodyBytes);
@@ -103,6 +103,12 @@ public sealed partial class StatsDIngressHandler
         if (read.Parameters is not { } p)
         {
             await Refuse(context, endpoint, read.Refusal, read.Reason!);
+            return;
+        }
+
+        if (p.Problem is { } problem)
+        {
+            await Refuse(context, endpoint, StatsDReplies.RefusalOf(problem.Problem), Capitalize(problem.Message));
             return;
         }
 
@@ -246,6 +252,38 @@ public sealed partial class StatsDIngressHandler
         var refusal = result.Status == StatsDJwtStatus.Missing ? StatsDRefusal.TokenMissing : StatsDRefusal.TokenInvalid;
         await Refuse(context, endpoint, refusal, result.Reason ?? "Error parsing token");
         return false;
+    }
+
+    /// <summary>
+    /// The key as the client sent it: the last segment of the raw request target, percent-decoded strictly.
+    /// Routing decodes every escape but %2F (a key may hold a slash, which etsy turns into '-') and leaves an
+    /// escape that is not UTF-8 as text, so the route value alone cannot tell <c>%ED%A0%80</c> from <c>%25ED…</c>.
+    /// </summary>
+    private static string? RouteKey(HttpContext context, out string? error)
+    {
+        error = null;
+        var routed = context.Request.RouteValues["key"] as string ?? string.Empty;
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (string.IsNullOrEmpty(raw) || raw[0] != '/')
+        {
+            return routed.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        }
+
+        var path = raw.AsSpan();
+        var query = path.IndexOf('?');
+        if (query >= 0)
+        {
+            path = path[..query];
+        }
+
+        var key = StatsDUrlDecoder.Decode(path[(path.LastIndexOf('/') + 1)..], form: false, out error);
+        if (key is null)
+        {
+            return null;
+        }
+
+        // Dot segments or doubled slashes in the raw target: routing matched its normalized form, so trust that.
+        return key.Replace("/", "%2F", StringComparison.Ordinal) == routed ? key : routed.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
     }
 
     private async Task SubmitAsync(HttpContext context, StatsDIngressEndpoint endpoint, StatsDLineBuilder lines)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -24,11 +25,9 @@ public sealed class StatsDJwtValidator
 {
     private const int CacheCapacity = 4096;
 
-    private static readonly string[] Algorithms =
-        [SecurityAlgorithms.HmacSha256, SecurityAlgorithms.HmacSha384, SecurityAlgorithms.HmacSha512];
-
     private readonly JsonWebTokenHandler _handler = new();
     private readonly TokenValidationParameters? _parameters;
+    private readonly byte[] _key = [];
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, DateTime> _valid = new(StringComparer.Ordinal);
 
@@ -42,6 +41,7 @@ public sealed class StatsDJwtValidator
             return;
         }
 
+        _key = Encoding.UTF8.GetBytes(secret);
         _parameters = new TokenValidationParameters
         {
             ValidateIssuer = false,
@@ -49,8 +49,11 @@ public sealed class StatsDJwtValidator
             ValidateLifetime = true,
             RequireExpirationTime = false,
             RequireSignedTokens = true,
-            IssuerSigningKey = new SymmetricSecurityKey(KeyBytes(secret)),
-            ValidAlgorithms = Algorithms,
+            ValidateIssuerSigningKey = false,
+
+            // The signature is checked here, not by the library: it refuses HMAC keys shorter than the hash
+            // (a 16- or 27-byte secret for every algorithm, 32 bytes for HS384/HS512), which jwt-go accepts.
+            SignatureValidator = ValidateSignature,
             ClockSkew = TimeSpan.Zero,
             LifetimeValidator = ValidateLifetime,
         };
@@ -99,19 +102,46 @@ public sealed class StatsDJwtValidator
     }
 
     /// <summary>
-    /// HMAC pads a key shorter than its block (64 bytes for SHA-256, 128 for SHA-384/512) with zeros, so a short
-    /// secret padded to 64 bytes signs exactly as the secret itself. The padding lets the library accept the
-    /// short secrets statsd-http-proxy users have (<c>--jwt-secret=somesecret</c>), which it refuses below 128 bits.
+    /// jwt-go's HMAC check: the secret's bytes as the key, whatever their length (RFC 2104: HMAC itself hashes a
+    /// key longer than the hash block and zero-fills a shorter one), HS256/384/512 only, compared in constant time.
     /// </summary>
-    private static byte[] KeyBytes(string secret)
+    private JsonWebToken ValidateSignature(string token, TokenValidationParameters parameters)
     {
-        var bytes = Encoding.UTF8.GetBytes(secret);
-        if (bytes.Length < 16)
+        JsonWebToken jwt;
+        try
         {
-            Array.Resize(ref bytes, 64);
+            jwt = new JsonWebToken(token);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new SecurityTokenMalformedException("malformed token", ex);
         }
 
-        return bytes;
+        var dot = token.LastIndexOf('.');
+        var signed = Encoding.ASCII.GetBytes(token, 0, dot);
+        byte[] signature;
+        try
+        {
+            signature = Base64UrlEncoder.DecodeBytes(token[(dot + 1)..]);
+        }
+        catch (FormatException ex)
+        {
+            throw new SecurityTokenInvalidSignatureException("invalid signature", ex);
+        }
+
+        var expected = jwt.Alg switch
+        {
+            SecurityAlgorithms.HmacSha256 => HMACSHA256.HashData(_key, signed),
+            SecurityAlgorithms.HmacSha384 => HMACSHA384.HashData(_key, signed),
+            SecurityAlgorithms.HmacSha512 => HMACSHA512.HashData(_key, signed),
+            _ => throw new SecurityTokenInvalidAlgorithmException("algorithm not allowed") { InvalidAlgorithm = jwt.Alg },
+        };
+        if (!CryptographicOperations.FixedTimeEquals(expected, signature))
+        {
+            throw new SecurityTokenInvalidSignatureException("invalid signature");
+        }
+
+        return jwt;
     }
 
     private static string Describe(Exception? exception) => exception switch

@@ -1,8 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
+using CloudProxy.StatsD.Protocol;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 
 namespace CloudProxy.StatsD.Ingress;
@@ -25,6 +26,9 @@ internal sealed class StatsDParameters
 
     public string? Tags { get; private set; }
 
+    /// <summary>A parameter that is present but unusable (not UTF-8, tags that start a JSON array and are not one).</summary>
+    public StatsDError? Problem { get; private set; }
+
     public readonly record struct ReadResult(StatsDParameters? Parameters, StatsDRefusal Refusal, string? Reason);
 
     public static async ValueTask<ReadResult> ReadAsync(HttpContext context, int maxBodyBytes)
@@ -33,7 +37,7 @@ internal sealed class StatsDParameters
         var parameters = new StatsDParameters();
         if (request.QueryString.HasValue)
         {
-            parameters.Take(request.Query);
+            parameters.TakeEncoded(request.QueryString.Value.AsSpan(1));
         }
 
         // The server knows whether a body can follow (Content-Length, chunked, or an HTTP/2 data frame).
@@ -49,7 +53,9 @@ internal sealed class StatsDParameters
 
         try
         {
-            if (request.HasFormContentType)
+            // A urlencoded form is decoded here, strictly (the framework's reader keeps escapes that are not UTF-8
+            // as text); multipart parts arrive as UTF-8 text with U+FFFD for bad bytes, which names refuse.
+            if (request.HasFormContentType && !IsUrlEncoded(request.ContentType))
             {
                 var form = await request.ReadFormAsync(context.RequestAborted);
                 parameters.Take(form);
@@ -57,7 +63,7 @@ internal sealed class StatsDParameters
             }
 
             var json = request.HasJsonContentType();
-            if (!json && !IsTextOrMissing(request.ContentType))
+            if (!json && !IsTextOrMissing(request.ContentType) && !IsUrlEncoded(request.ContentType))
             {
                 return new ReadResult(null, StatsDRefusal.UnsupportedMediaType,
                     $"Unsupported Content-Type '{request.ContentType}': send a form (application/x-www-form-urlencoded or multipart/form-data), application/json, or the query string");
@@ -79,8 +85,12 @@ internal sealed class StatsDParameters
 
             if (body.Length > 0)
             {
-                var text = Encoding.UTF8.GetString(body.Span);
-                parameters.Take(QueryHelpers.ParseQuery(text));
+                if (!Utf8.IsValid(body.Span))
+                {
+                    return new ReadResult(null, StatsDRefusal.MalformedBody, "Form body is not UTF-8");
+                }
+
+                parameters.TakeEncoded(Encoding.UTF8.GetString(body.Span));
             }
 
             return new ReadResult(parameters, default, null);
@@ -95,11 +105,27 @@ internal sealed class StatsDParameters
         }
     }
 
+    private static bool IsUrlEncoded(string? contentType) =>
+        contentType is not null && contentType.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase);
+
     internal static bool IsTextOrMissing(string? contentType) =>
         string.IsNullOrEmpty(contentType) || contentType.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase);
 
     private static ReadResult TooLarge(int maxBodyBytes) =>
         new(null, StatsDRefusal.BodyTooLarge, $"Request body is larger than {maxBodyBytes} bytes (CloudProxy:StatsD:Ingress:MaxBodyBytes)");
+
+    private void TakeEncoded(ReadOnlySpan<char> encoded)
+    {
+        if (StatsDUrlDecoder.ParseForm(encoded, Set) is { } bad && Problem is null)
+        {
+            Problem = new StatsDError(bad.Name switch
+            {
+                "tags" => StatsDProblem.InvalidTags,
+                "sampleRate" => StatsDProblem.InvalidSampleRate,
+                _ => StatsDProblem.InvalidValue,
+            }, bad.Error);
+        }
+    }
 
     private void Take(IEnumerable<KeyValuePair<string, StringValues>> values)
     {
@@ -131,8 +157,34 @@ internal sealed class StatsDParameters
                 SampleRate = value;
                 break;
             case "tags":
-                Tags = value;
+                Tags = FormTags(value);
                 break;
+        }
+    }
+
+    /// <summary>Form and query tags are <c>a:b,c</c>; a value that starts with '[' is read as a JSON array of strings, as in a JSON body.</summary>
+    private string? FormTags(string value)
+    {
+        if (!value.AsSpan().TrimStart().StartsWith('['))
+        {
+            return value;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(value);
+            var tags = JsonTags(document.RootElement, out var problem);
+            if (problem is not null)
+            {
+                Problem ??= new StatsDError(StatsDProblem.InvalidTags, problem);
+            }
+
+            return tags;
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            Problem ??= new StatsDError(StatsDProblem.InvalidTags, "tags start with '[' but are not a JSON array of strings: " + ex.Message);
+            return null;
         }
     }
 
@@ -149,6 +201,19 @@ internal sealed class StatsDParameters
             return "Body is not valid JSON: " + ex.Message;
         }
 
+        try
+        {
+            return TakeJsonObject(document);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // GetString on an escaped lone surrogate ("\ud800"): not text a name may hold.
+            return "Body holds a JSON string that is not valid text (an unpaired surrogate escape): " + ex.Message;
+        }
+    }
+
+    private string? TakeJsonObject(JsonDocument document)
+    {
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)

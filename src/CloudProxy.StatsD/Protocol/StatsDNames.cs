@@ -6,7 +6,8 @@ namespace CloudProxy.StatsD.Protocol;
 /// <summary>
 /// What a metric key or a DogStatsD tag may contain. A key is refused when it could start another StatsD
 /// field or line (<c>:</c> value, <c>|</c> field, <c>@</c> rate, <c>#</c> tags, a newline or any other control
-/// character), or sanitized the way etsy statsd's <c>sanitizeKeyName</c> does.
+/// character, whitespace), or holds a lone surrogate or U+FFFD; or it is sanitized the way etsy statsd's
+/// <c>sanitizeKeyName</c> does.
 /// </summary>
 public static class StatsDNames
 {
@@ -62,6 +63,12 @@ public static class StatsDNames
             if (c is '|' or '@' or '#' or ',')
             {
                 return string.Create(CultureInfo.InvariantCulture, $"tag contains '{c}' at position {i}, which would start another StatsD field");
+            }
+
+            // What a JSON array sent as a form value leaves behind (tags=["a:b"]); no daemon reads it as a tag.
+            if (c is '"' or '[' or ']')
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"tag contains '{c}' at position {i}; send tags as a:b,c or a JSON array of strings");
             }
 
             var problem = CheckCharacter(tag, i);
@@ -154,6 +161,17 @@ public static class StatsDNames
         if (char.IsControl(c) || c is '\u2028' or '\u2029')
         {
             return string.Create(CultureInfo.InvariantCulture, $"contains control character U+{(int)c:X4} at position {i}");
+        }
+
+        // A space ends the name for most StatsD daemons (statsite, Datadog's agent, Telegraf): the line would split.
+        if (IsJavaScriptWhitespace(c))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"contains whitespace U+{(int)c:X4} at position {i}, which splits the line for most StatsD daemons");
+        }
+
+        if (c == '\uFFFD')
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"contains U+FFFD at position {i}, what invalid UTF-8 was decoded to");
         }
 
         if (char.IsHighSurrogate(c))

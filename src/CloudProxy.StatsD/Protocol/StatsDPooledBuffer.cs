@@ -1,4 +1,4 @@
-using System.Buffers;
+using CloudProxy.Core.Buffers;
 using System.Text;
 
 namespace CloudProxy.StatsD.Protocol;
@@ -10,7 +10,7 @@ public sealed class StatsDPooledBuffer : IDisposable
     private int _length;
 
     public StatsDPooledBuffer(int initialCapacity) =>
-        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 64));
+        _buffer = BodyArrayPool.Rent(Math.Max(initialCapacity, 64));
 
     public int Length => _length;
 
@@ -52,7 +52,7 @@ public sealed class StatsDPooledBuffer : IDisposable
         _buffer = [];
         if (buffer.Length > 0)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            BodyArrayPool.Return(buffer);
         }
     }
 
@@ -63,9 +63,9 @@ public sealed class StatsDPooledBuffer : IDisposable
             return;
         }
 
-        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + extra));
+        var bigger = BodyArrayPool.Rent(Math.Max(_buffer.Length * 2, _length + extra));
         _buffer.AsSpan(0, _length).CopyTo(bigger);
-        ArrayPool<byte>.Shared.Return(_buffer);
+        BodyArrayPool.Return(_buffer);
         _buffer = bigger;
     }
 }

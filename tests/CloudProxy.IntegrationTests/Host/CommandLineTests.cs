@@ -52,6 +52,30 @@ public class CommandLineTests
         Assert.Contains(named, error, StringComparison.Ordinal);
     }
 
+    // Issue 12.7: the message names the option and echoes the value, but not the credentials in it.
+    [Theory]
+    [InlineData("--services", "sentry-ingress,sentry-forwarder", "--pusher.sentry.host", "ftp://admin:hunter2@sentry.example.com")]
+    [InlineData("--services", "sentry-ingress,sentry-forwarder", "--CloudProxy:Sentry:Forwarder:Upstreams:0:Url", "sentry://deadbeef:hunter2@sentry.example.com")]
+    [InlineData("--services", "reverse-proxy", "-proxy-url", "ftp://admin:hunter2@backend.example.com")]
+    public async Task A_start_up_error_that_echoes_a_URL_hides_its_credentials(params string[] args)
+    {
+        var spool = Path.Combine(Directory.CreateTempSubdirectory().FullName, "s.db");
+        var (code, output, error) = await RunAsync(["--spool-path", spool, "--http-port", "0", "-listen-address", "127.0.0.1:0", .. args]);
+        Assert.Equal(2, code);
+        Assert.Contains("***@", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("hunter2", error + output, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://user:pa55@sentry.example.com/x and redis://:s3cret@r:6379", "https://***@sentry.example.com/x and redis://***@r:6379")]
+    [InlineData("redis:6379,password=s3cret,ssl=true", "redis:6379,password=***,ssl=true")]
+    [InlineData("'http://token@host' is not valid", "'http://***@host' is not valid")]
+    [InlineData("http://host:8080/path?q=a@b", "http://host:8080/path?q=a@b")]
+    public void Credentials_are_redacted_wherever_a_message_holds_them(string text, string redacted)
+    {
+        Assert.Equal(redacted, CloudProxy.Core.Options.SecretRedaction.Redact(text));
+    }
+
     [Fact]
     public async Task Ingress_without_its_forwarder_needs_the_dapr_transport()
     {

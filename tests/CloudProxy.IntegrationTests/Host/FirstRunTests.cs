@@ -103,7 +103,7 @@ public partial class FirstRunTests
 
             Assert.Empty(cwd.EnumerateFileSystemInfos());
             var written = Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(data, f)).ToList();
-            Assert.Contains("spool.db", written);
+            Assert.Contains(written, f => f.StartsWith("spool" + Path.DirectorySeparatorChar, StringComparison.Ordinal));
             Assert.Contains("state.db", written);
             Assert.Contains(written, f => f.StartsWith("graphite-spool" + Path.DirectorySeparatorChar, StringComparison.Ordinal));
         }
@@ -120,7 +120,7 @@ public partial class FirstRunTests
         await using var host = ChildHost.Start(["--http-port", "0", "--services", "graphite-gateway,graphite-forwarder"]);
         await host.WaitUntilListeningAsync();
         Assert.Equal(0, await host.StopAsync());
-        Assert.True(File.Exists(Path.Combine(host.WorkingDirectory, "data", "spool.db")));
+        Assert.True(Directory.Exists(Path.Combine(host.WorkingDirectory, "data", "spool")));
         Assert.True(File.Exists(Path.Combine(host.WorkingDirectory, "data", "state.db")));
         Assert.Equal(["data"], Directory.EnumerateFileSystemEntries(host.WorkingDirectory).Select(Path.GetFileName));
     }

@@ -73,7 +73,7 @@ public class LogVolumeTests(ITestOutputHelper output)
             "statsd" => ["--services", "statsd-ingress,statsd-forwarder", "--statsd-host", "127.0.0.1", "--statsd-port", $"{udp.Sink.Port}"],
             "statsd-tcp-daemon-down" => ["--services", "statsd-ingress,statsd-forwarder", "--statsd-port", $"{closed}", "--CloudProxy:StatsD:Forwarder:Protocol=Tcp"],
             "statsd-refused-503" => ["--services", "statsd-ingress,statsd-forwarder", "--statsd-port", $"{closed}", "--CloudProxy:StatsD:Forwarder:Protocol=Tcp",
-                "--outbox-capacity", "16", "--spool-max-bytes", "2048"],
+                "--spool-max-bytes", "1048576", "--CloudProxy:Spool:ReserveShare=0.89"],
             "sentry" or "sentry-from-binary-directory" => ["--services", "sentry-ingress,sentry-forwarder", "--pusher.sentry.host", sentry.Url, "--pusher.sentry.projects", SentryRig.Key],
             "sentry-upstream-down" => ["--services", "sentry-ingress,sentry-forwarder", "--pusher.sentry.host", $"http://127.0.0.1:{closed}", "--pusher.sentry.projects", SentryRig.Key],
             "graphite" => ["--services", "graphite-gateway,graphite-forwarder", "-dev-mode", "-destinations", $"127.0.0.1:{carbon.Port}"],

@@ -108,11 +108,15 @@ public class StatsDPipelineTests
     [Fact]
     public async Task Through_dapr_ingress_and_forwarder_in_separate_processes_deliver_the_datagrams_and_the_trace()
     {
-        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        // Each process with its own sidecar, configured as components/ and dapr.yaml configure daprd, meeting in a
+        // real Redis stream; the forwarder's sidecar delivers to it as daprd does.
+        await using var redis = await RedisServer.StartAsync();
+        await using var ingressSidecar = await DaprSidecarDouble.StartAsync(DaprSidecarOptions.FromRepository(redis, "statsd-ingress"));
+        await using var forwarderSidecar = await DaprSidecarDouble.StartAsync(DaprSidecarOptions.FromRepository(redis, "statsd-forwarder"));
         using var udp = new UdpSink();
-        string[] dapr = ["--transport", "dapr", $"--DAPR_GRPC_ENDPOINT={sidecar.Endpoint}", $"--DAPR_HTTP_ENDPOINT={sidecar.Endpoint}"];
-        await using var ingress = await RunningHost.StartAsync([.. dapr, "--services", "statsd-ingress"]);
-        await using var forwarder = await RunningHost.StartAsync([.. dapr, "--services", "statsd-forwarder", "--statsd-port", udp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var ingress = await RunningHost.StartAsync([.. ingressSidecar.HostArguments(), "--services", "statsd-ingress"]);
+        await using var forwarder = await RunningHost.StartAsync([.. forwarderSidecar.HostArguments(), "--services", "statsd-forwarder", "--statsd-port", udp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Contains("statsd", await forwarderSidecar.SubscribeAppAsync(forwarder.BaseAddress));
 
         const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         for (var i = 0; i < 20; i++)
@@ -126,30 +130,12 @@ public class StatsDPipelineTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.True(
-            await Eventually.TrueAsync(() => sidecar.BulkPublishes.Sum(b => b.Entries.Count) + sidecar.Publishes.Count >= 20),
-            $"sidecar has {sidecar.BulkPublishes.Sum(b => b.Entries.Count)} bulk entries; ingress metrics:\n{await ingress.ScrapeMetricsAsync()}");
-
-        // Deliver what the sidecar received to the forwarder app exactly as daprd's bulk subscriber does.
-        foreach (var bulk in sidecar.BulkPublishes)
-        {
-            var entries = bulk.Entries.Select(e => DaprdDeliveries.BulkEntry(e.EntryId, DaprdDeliveries.FromBulkEntry(bulk, e))).ToArray();
-            var delivery = DaprdDeliveries.BulkDelivery(bulk.Topic, bulk.PubsubName, entries);
-            using var content = DaprdDeliveries.Content(delivery, "application/json");
-            using var response = await forwarder.Client.PostAsync(new Uri($"/dapr/topics/{bulk.Topic}", UriKind.Relative), content);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var reply = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            var statuses = reply.RootElement.GetProperty("statuses").EnumerateArray().ToList();
-            Assert.Equal(bulk.Entries.Count, statuses.Count);
-            Assert.All(statuses, s => Assert.Equal("SUCCESS", s.GetProperty("status").GetString()));
-
-            foreach (var entry in bulk.Entries)
-            {
-                Assert.Contains(traceId, EnvelopeCodec.Decode(entry.Event).TraceParent, StringComparison.Ordinal);
-            }
-        }
-
         Assert.True(await udp.WaitForLinesAsync(20), $"udp got {udp.Lines.Count} lines: {string.Join(" / ", udp.Lines.Take(5))}; forwarder metrics:\n{await forwarder.ScrapeMetricsAsync()}");
         AssertExactlyOnce(udp.Lines, "dapr", 20);
+        var published = await ingressSidecar.PublishedDataAsync("statsd");
+        Assert.NotEmpty(published);
+        Assert.All(published, data => Assert.Contains(traceId, EnvelopeCodec.Decode(data).TraceParent, StringComparison.Ordinal));
+        Assert.All(forwarderSidecar.Deliveries, d => Assert.Equal(200, d.Status));
+        Assert.True(await Eventually.TrueAsync(async () => await forwarderSidecar.Broker!.PendingAsync("statsd") == 0));
     }
 }

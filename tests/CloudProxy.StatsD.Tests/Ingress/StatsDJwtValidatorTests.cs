@@ -43,13 +43,30 @@ public class StatsDJwtValidatorTests
         Assert.Equal(StatsDJwtStatus.Valid, (await Validator().ValidateAsync(TestTokens.Hs(alg, Secret))).Status);
     }
 
-    [Theory]
-    [InlineData("HS256")]
-    [InlineData("HS512")]
-    public async Task Long_secrets_work_too(string alg)
+    // jwt-go takes any secret length; the library under the validator refuses keys shorter than the hash
+    // (issue 12: 16 and 27 bytes refused every token, 32 bytes refused HS384/HS512). Signed here with .NET's
+    // HMAC; the hostile-input corpus signs the same cases with node's crypto.
+    public static TheoryData<string, int> SecretLengths()
     {
-        var secret = new string('s', 100);
+        var data = new TheoryData<string, int>();
+        foreach (var alg in new[] { "HS256", "HS384", "HS512" })
+        {
+            foreach (var length in new[] { 1, 10, 16, 27, 32, 48, 64, 100, 128, 129, 200 })
+            {
+                data.Add(alg, length);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SecretLengths))]
+    public async Task Secrets_of_any_length_work_for_every_HMAC_algorithm(string alg, int length)
+    {
+        var secret = string.Concat(Enumerable.Range(0, length).Select(i => (char)('a' + (i % 26))));
         Assert.Equal(StatsDJwtStatus.Valid, (await Validator(secret).ValidateAsync(TestTokens.Hs(alg, secret))).Status);
+        Assert.Equal(StatsDJwtStatus.Invalid, (await Validator(secret + "x").ValidateAsync(TestTokens.Hs(alg, secret))).Status);
     }
 
     [Fact]
@@ -101,7 +118,9 @@ public class StatsDJwtValidatorTests
     [Fact]
     public async Task RS256_token_is_invalid_because_only_HMAC_algorithms_are_allowed()
     {
-        Assert.Equal(StatsDJwtStatus.Invalid, (await Validator().ValidateAsync(TestTokens.Rs256())).Status);
+        var result = await Validator().ValidateAsync(TestTokens.Rs256());
+        Assert.Equal(StatsDJwtStatus.Invalid, result.Status);
+        Assert.Contains("algorithm", result.Reason, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -19,12 +19,45 @@ public class StatsDNamesTests
     [Theory]
     [InlineData("a.b.c")]
     [InlineData("checkout-page_load.ms")]
-    [InlineData("with space")]
     [InlineData("ünïcode.键")]
     [InlineData("emoji.😀")]
     public void Key_without_StatsD_syntax_is_accepted(string key)
     {
         Assert.Null(StatsDNames.ValidateKey(key));
+    }
+
+    // A space splits the line for statsite, Datadog's agent and Telegraf (issue 12): rt.a%20b must not become "rt.a b:1|c".
+    [Theory]
+    [InlineData("with space")]
+    [InlineData("nbsp\u00a0key")]
+    [InlineData("ideographic\u3000space")]
+    public void Key_with_whitespace_is_refused(string key)
+    {
+        Assert.Contains("whitespace", StatsDNames.ValidateKey(key), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Key_with_the_replacement_character_of_invalid_UTF8_is_refused()
+    {
+        Assert.Contains("U+FFFD", StatsDNames.ValidateKey("a\ufffdb"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("rt.%ED%A0%80")]
+    [InlineData("rt.%FF")]
+    [InlineData("rt.%C0%AF")]
+    public void Percent_escapes_that_are_not_UTF8_do_not_decode(string encoded)
+    {
+        Assert.Null(StatsDUrlDecoder.Decode(encoded, form: false, out var error));
+        Assert.Contains("UTF-8", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Percent_escapes_decode_strictly_and_plus_is_a_space_only_in_forms()
+    {
+        Assert.Equal("a/b c+d", StatsDUrlDecoder.Decode("a%2Fb%20c+d", form: false, out _));
+        Assert.Equal("a b", StatsDUrlDecoder.Decode("a+b", form: true, out _));
+        Assert.Equal("100%zz", StatsDUrlDecoder.Decode("100%zz", form: false, out _));
     }
 
     [Fact]
