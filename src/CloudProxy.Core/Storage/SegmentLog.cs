@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Threading.Channels;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;
 
@@ -54,6 +55,7 @@ public sealed partial class SegmentLog : IAsyncDisposable
     private readonly Queue<CachedChunk> _cache = new();
     private readonly LogCursor _cursor;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly LogThrottle _writeFailedLog;
     private SafeFileHandle? _active;
     private long _nextSegmentId;
     private LogPosition _writtenEnd;
@@ -73,6 +75,7 @@ public sealed partial class SegmentLog : IAsyncDisposable
         _memory = memory;
         _time = time;
         _logger = logger;
+        _writeFailedLog = new LogThrottle(time);
         System.IO.Directory.CreateDirectory(settings.Directory);
         _cursor = LogCursor.Open(Path.Combine(settings.Directory, "cursor"));
     }
@@ -236,7 +239,11 @@ public sealed partial class SegmentLog : IAsyncDisposable
             _disk.Release(bytes);
             Interlocked.Exchange(ref _refuseUntilTicks, (_time.GetUtcNow() + DiskErrorBackoff).UtcTicks);
             _settings.OnWriteFailed?.Invoke(ex, group.Count(g => !g.Durable));
-            Log.WriteFailed(_logger, _settings.Directory, group.Count, ex.Message);
+            if (_writeFailedLog.ShouldLog(out var failures))
+            {
+                Log.WriteFailed(_logger, _settings.Directory, failures, ex.Message);
+            }
+
             result = AppendResult.DiskError;
         }
 
@@ -420,7 +427,10 @@ public sealed partial class SegmentLog : IAsyncDisposable
         }
         catch (IOException ex)
         {
-            Log.WriteFailed(_logger, _settings.Directory, 0, ex.Message);
+            if (_writeFailedLog.ShouldLog(out var failures))
+            {
+                Log.WriteFailed(_logger, _settings.Directory, failures, ex.Message);
+            }
         }
         finally
         {
@@ -476,8 +486,8 @@ public sealed partial class SegmentLog : IAsyncDisposable
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = LogEvents.LogWriteFailed, Level = LogLevel.Error, Message = "Writing {Count} records to the log in {Directory} failed: {Error}; refusing new data for a second")]
-        public static partial void WriteFailed(ILogger logger, string directory, int count, string error);
+        [LoggerMessage(EventId = LogEvents.LogWriteFailed, Level = LogLevel.Error, Message = "Writing to the log in {Directory} failed {Count} time(s) since the last report: {Error}; new data is refused (503) a second at a time")]
+        public static partial void WriteFailed(ILogger logger, string directory, long count, string error);
 
         [LoggerMessage(EventId = LogEvents.LogRecovered, Level = LogLevel.Information, Message = "Log {Directory} opened: {Records} records to replay ({Bytes} bytes on disk), {Duplicates} possibly handed on before a crash")]
         public static partial void Recovered(ILogger logger, string directory, long records, long bytes, long duplicates);

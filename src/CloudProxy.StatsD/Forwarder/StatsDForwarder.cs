@@ -330,6 +330,8 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
                         Log.SendFailed(_logger, _options.Host, _options.Port, failures, ex.Message);
                     }
 
+                    // TCP: part of this chunk may have reached the daemon; its lines go again with the rest.
+                    _metrics.LinesResent.Inc(datagram.LineCount);
                     UnavailableFrom(datagram.FirstItem, outcomes);
                 }
 
