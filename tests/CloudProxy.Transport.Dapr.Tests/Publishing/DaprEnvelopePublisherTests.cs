@@ -104,6 +104,21 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Partial_bulk_failure_returns_the_indexes_of_the_failed_entries()
+    {
+        // The old double answered this case OK + FailedEntries [1, 3]; daprd answers it Internal with an empty
+        // response (pkg/api/grpc/grpc.go bulkPublishEvent). Only the refused entries may go back to the outbox:
+        // everything else daprd has published already, and offering it again publishes it again, every time.
+        var publisher = Publisher();
+        _sidecar.PublishFault = m => EnvelopeCodec.Decode(m.Event).Payload.Span[0] is 1 or 3 ? "broker refused" : null;
+        var batch = Enumerable.Range(0, 5).Select(i => TestEnvelopes.Create(payload: [(byte)i])).ToArray();
+
+        var failed = await publisher.PublishAsync(TestEnvelopes.Topic, batch, CancellationToken.None);
+
+        Assert.Equal([1, 3], failed.Order());
+    }
+
+    [Fact]
     public async Task Bulk_refused_as_a_whole_is_published_again_entry_by_entry()
     {
         // daprd answers a bulk publish with any failed entry with an error status and no entry list, so the
