@@ -12,11 +12,12 @@ public sealed class DaprTransportOptions
     public string StateStoreName { get; set; } = "statestore";
 
     /// <summary>
-    /// Largest delivery body the subscription endpoints read. daprd's own limit is 4 MB by default
-    /// (<c>--max-body-size</c>); this sits well above it so that no delivery daprd could build is refused.
-    /// A bigger body gets 413, which daprd retries, so raise both together.
+    /// Largest delivery body the subscription endpoints read. A bulk delivery carries up to
+    /// BulkSubscribeMaxMessages CloudEvents of 4/3 an envelope each (components/README.md "Sizes": ten Graphite
+    /// batches of 2 MiB are 28 MB), and a delivery refused 413 is retried by daprd and then acknowledged, i.e.
+    /// lost: so this sits above every delivery the size table allows. Only daprd, on loopback, sends it.
     /// </summary>
-    public long MaxDeliveryBytes { get; set; } = 16L * 1024 * 1024;
+    public long MaxDeliveryBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// A bulk publish is split into requests no bigger than this: daprd refuses gRPC messages over its

@@ -11,12 +11,15 @@ namespace CloudProxy.Tests.Common;
 /// <summary>Core's real durable stores on a temporary folder, for tests that build a component by hand.</summary>
 public sealed class CoreStores : IAsyncDisposable
 {
-    private CoreStores(string folder, LogStore store, Quarantine quarantine)
+    private CoreStores(string folder, LogStore store, Quarantine quarantine, CoreMetrics metrics)
     {
         Folder = folder;
         Store = store;
         Quarantine = quarantine;
+        Metrics = metrics;
     }
+
+    public CoreMetrics Metrics { get; }
 
     public string Folder { get; }
 
@@ -26,12 +29,12 @@ public sealed class CoreStores : IAsyncDisposable
 
     public static CoreStores Create(CollectorRegistry? registry = null)
     {
-        registry ??= Metrics.NewCustomRegistry();
-        var metrics = new CoreMetrics(Metrics.WithCustomRegistry(registry));
+        registry ??= Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new CoreMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
         var folder = Directory.CreateTempSubdirectory("cloudproxy-stores-").FullName;
         var spool = Microsoft.Extensions.Options.Options.Create(new SpoolOptions { Path = folder });
         var store = new LogStore(spool, Microsoft.Extensions.Options.Options.Create(new OutboxOptions()), metrics, registry, TimeProvider.System, NullLogger<SegmentLog>.Instance);
-        return new CoreStores(folder, store, new Quarantine(store, spool, metrics, TimeProvider.System, NullLogger<Quarantine>.Instance));
+        return new CoreStores(folder, store, new Quarantine(store, spool, metrics, TimeProvider.System, NullLogger<Quarantine>.Instance), metrics);
     }
 
     public async ValueTask DisposeAsync()

@@ -98,6 +98,7 @@ public sealed class DaprTransportExtensionsTests(RedisFixture fixture)
         // Core's quarantine, on a folder of its own that the provider deletes when it is disposed.
         services.AddSingleton(_ => CoreStores.Create());
         services.AddSingleton(sp => sp.GetRequiredService<CoreStores>().Quarantine);
+        services.AddSingleton(sp => sp.GetRequiredService<CoreStores>().Metrics);
         return services;
     }
 

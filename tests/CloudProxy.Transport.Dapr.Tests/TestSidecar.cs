@@ -24,12 +24,13 @@ internal static class TestSidecar
     public static TestPublisher Publisher(DaprSidecarDouble sidecar, CollectorRegistry? registry = null)
     {
         var channel = new DaprSidecarChannel(sidecar.Endpoint.ToString(), null, TimeSpan.FromSeconds(5));
-        var stores = CoreStores.Create();
+        var stores = CoreStores.Create(registry);
         var publisher = new DaprEnvelopePublisher(
             channel,
             Options.Create(new TransportOptions { Kind = TransportKind.Dapr, PubSubName = TestEnvelopes.PubSub }),
             Options.Create(new DaprTransportOptions()),
             new DaprMetrics(Metrics.WithCustomRegistry(registry ?? Metrics.NewCustomRegistry())),
+            stores.Metrics,
             stores.Quarantine,
             TimeProvider.System,
             NullLogger<DaprEnvelopePublisher>.Instance);

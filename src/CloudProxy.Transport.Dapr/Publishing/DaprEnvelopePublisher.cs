@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using Google.Protobuf;
@@ -60,6 +61,7 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
     private readonly TransportOptions _transport;
     private readonly DaprTransportOptions _options;
     private readonly DaprMetrics _metrics;
+    private readonly CoreMetrics _coreMetrics;
     private readonly Quarantine _quarantine;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -71,6 +73,7 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
         IOptions<TransportOptions> transport,
         IOptions<DaprTransportOptions> options,
         DaprMetrics metrics,
+        CoreMetrics coreMetrics,
         Quarantine quarantine,
         TimeProvider time,
         ILogger<DaprEnvelopePublisher> logger)
@@ -81,6 +84,7 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
         _transport = transport.Value;
         _options = options.Value;
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
+        _coreMetrics = coreMetrics ?? throw new ArgumentNullException(nameof(coreMetrics));
         _quarantine = quarantine ?? throw new ArgumentNullException(nameof(quarantine));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
@@ -205,9 +209,17 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Status.Detail);
                 progress.Reached = true;
                 _metrics.PublishErrors.WithLabels(ex.StatusCode.ToString()).Inc();
+                if (end - start == 1)
+                {
+                    // A request of one entry: what the sidecar said concerns that entry alone.
+                    await SettleRefusedAsync(topic, batch, failed, [(start, ex.StatusCode)], published: 0);
+                    progress.Next = end;
+                    continue;
+                }
+
                 _metrics.BulkSplits.Inc();
                 Log.BulkRefusedPublishingSingly(_logger, topic, end - start, ex.StatusCode, ex.Status.Detail);
-                await PublishSinglyAsync(topic, batch, failed, progress, end, cancellationToken);
+                await PublishSinglyAsync(topic, batch, failed, progress, end, cancellationToken, afterBulkRefusal: true);
                 if (progress.Next < end)
                 {
                     return;
@@ -216,9 +228,14 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
         }
     }
 
-    /// <summary>Publishes entries from <c>progress.Next</c> up to <paramref name="end"/> one by one.</summary>
+    /// <summary>
+    /// Publishes entries from <c>progress.Next</c> up to <paramref name="end"/> one by one. After a bulk request
+    /// daprd refused (<paramref name="afterBulkRefusal"/>), each entry that goes through may have been published
+    /// by that request already (daprd publishes a bulk entry by entry and does not say which failed): counted as a
+    /// possible duplicate.
+    /// </summary>
     private async Task PublishSinglyAsync(
-        string topic, IReadOnlyList<Envelope> batch, List<int> failed, Progress progress, int end, CancellationToken cancellationToken)
+        string topic, IReadOnlyList<Envelope> batch, List<int> failed, Progress progress, int end, CancellationToken cancellationToken, bool afterBulkRefusal = false)
     {
         var refused = new List<(int Index, StatusCode Code)>();
         var published = 0;
@@ -248,6 +265,10 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
                 progress.Next = i + 1;
                 published++;
                 _metrics.PublishEnvelopes.WithLabels("single", "published").Inc();
+                if (afterBulkRefusal)
+                {
+                    _coreMetrics.Duplicates.WithLabels(topic, "bulk_refused").Inc();
+                }
             }
             catch (RpcException ex) when (IsUnreachable(ex.StatusCode))
             {
@@ -272,15 +293,16 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
     }
 
     /// <summary>
-    /// Entries the sidecar refused one by one: when others of the same call went through, the fault is the
-    /// entry's own, so a code that can never change quarantines it at once and any other after a few strikes;
-    /// when none went through, all are offered again later (the broker or the configuration is at fault).
+    /// Entries the sidecar refused one by one. The fault is the entry's own when others of the same call went
+    /// through, or when a request of that entry alone was too large (ResourceExhausted): then a code that can
+    /// never change quarantines it at once and any other after a few strikes. Otherwise (none went through) the
+    /// broker or the configuration is at fault, and all are offered again later.
     /// </summary>
     private async Task SettleRefusedAsync(string topic, IReadOnlyList<Envelope> batch, List<int> failed, List<(int Index, StatusCode Code)> refused, int published)
     {
         foreach (var (index, code) in refused)
         {
-            var own = published > 0 || (code == StatusCode.ResourceExhausted && LooksOversized(batch[index]));
+            var own = published > 0 || code == StatusCode.ResourceExhausted;
             if (own && (IsPermanent(code) || Strike(batch[index]) >= MaxEntryStrikes))
             {
                 await QuarantineAsync(topic, batch[index], "refused_" + code.ToString().ToLowerInvariant());
@@ -291,8 +313,6 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             _metrics.PublishEnvelopes.WithLabels("single", "failed").Inc();
         }
     }
-
-    private bool LooksOversized(Envelope envelope) => EnvelopeCodec.GetEncodedLength(envelope) + EntryOverheadBytes > _options.BulkPublishMaxBytes;
 
     private int Strike(Envelope envelope) => Interlocked.Increment(ref _strikes.GetValue(envelope, _ => new StrongBox<int>()).Value);
 
