@@ -18,7 +18,7 @@ public sealed class DiskFaultTests(ITestOutputHelper output)
     [Fact]
     public async Task A_full_disk_is_answered_503_with_Retry_After_and_no_crash_and_what_was_accepted_is_delivered()
     {
-        using var disk = SmallDisk.Mount(3 * 1024 * 1024, output);
+        await using var disk = await SmallDisk.MountAsync(3 * 1024 * 1024, output);
         var port = Loopback.FreeTcpPort();
 
         // The bound is far above the disk: it is the disk that fills, with ENOSPC.
@@ -159,7 +159,7 @@ public sealed class DiskFaultTests(ITestOutputHelper output)
     }
 
     /// <summary>A tmpfs of a few MiB where mounting is allowed (root here), else a plain folder and a tiny spool bound.</summary>
-    private sealed class SmallDisk : IDisposable
+    private sealed class SmallDisk : IAsyncDisposable
     {
         private SmallDisk(string path, bool mounted)
         {
@@ -171,29 +171,29 @@ public sealed class DiskFaultTests(ITestOutputHelper output)
 
         public bool Mounted { get; }
 
-        public static SmallDisk Mount(long bytes, ITestOutputHelper output)
+        public static async Task<SmallDisk> MountAsync(long bytes, ITestOutputHelper output)
         {
             var path = Directory.CreateTempSubdirectory("cloudproxy-disk-").FullName;
-            var mount = Run("mount", "-t", "tmpfs", "-o", $"size={bytes}", "tmpfs", path);
-            if (!mount)
+            var mounted = await RunAsync("mount", "-t", "tmpfs", "-o", $"size={bytes}", "tmpfs", path);
+            if (!mounted)
             {
                 output.WriteLine("mount -t tmpfs is not allowed here: a 1 MiB spool bound stands in for the full disk");
             }
 
-            return new SmallDisk(path, mount);
+            return new SmallDisk(path, mounted);
         }
 
-        public void Dispose()
+        public async ValueTask DisposeAsync()
         {
             if (Mounted)
             {
-                Run("umount", "-l", Path);
+                await RunAsync("umount", "-l", Path);
             }
 
             Directory.Delete(Path, recursive: true);
         }
 
-        private static bool Run(string file, params string[] args)
+        private static async Task<bool> RunAsync(string file, params string[] args)
         {
             var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
             foreach (var arg in args)
@@ -203,11 +203,9 @@ public sealed class DiskFaultTests(ITestOutputHelper output)
 
             try
             {
-                using var process = Process.Start(start)!;
-                process.WaitForExit(10_000);
-                return process.ExitCode == 0;
+                return (await Container.ProcessResult.RunAsync(start, TimeSpan.FromSeconds(10), $"{file} is missing")).ExitCode == 0;
             }
-            catch (System.ComponentModel.Win32Exception)
+            catch (InvalidOperationException)
             {
                 return false;
             }
