@@ -4,6 +4,7 @@ namespace CloudProxy.Core;
 /// StatsD 3000–3999, Sentry 4000–4999, Graphite 5000–5999, ReverseProxy 6000–6999, Host 9000–9999.</summary>
 public static class LogEvents
 {
+    public const int SpoolOpened = 1001;
     public const int PublishFailed = 1002;
     public const int PublisherRecovered = 1003;
     public const int DrainTimedOut = 1005;

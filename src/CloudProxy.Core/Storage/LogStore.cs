@@ -14,7 +14,7 @@ namespace CloudProxy.Core.Storage;
 /// the deferral logs of each forwarder, the quarantine. They share one disk bound (the files on disk count, all
 /// of them) and one memory bound for their cached heads.
 /// </summary>
-public sealed class LogStore : IAsyncDisposable
+public sealed partial class LogStore : IAsyncDisposable
 {
     private readonly SpoolOptions _options;
     private readonly CoreMetrics _metrics;
@@ -37,6 +37,7 @@ public sealed class LogStore : IAsyncDisposable
         Directory.CreateDirectory(Root);
         Disk = new ByteBudget(_options.MaxBytes);
         Memory = new ByteBudget(outbox.Value.MaxBytes);
+        Log.Opened(logger, Root, _options.MaxBytes, _options.Fsync);
 
         // Read at scrape time: what waits on disk (outbox and deferral logs; the quarantine is not waiting), the
         // bytes of every file, the memory of the cached heads.
@@ -130,6 +131,12 @@ public sealed class LogStore : IAsyncDisposable
     }
 
     public static string DecodeName(string folder) => Uri.UnescapeDataString(folder);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = LogEvents.SpoolOpened, Level = LogLevel.Information, Message = "Spool {Path} opened: every log bounded to {MaxBytes} bytes on disk together, fsync {Fsync}")]
+        public static partial void Opened(ILogger logger, string path, long maxBytes, FsyncPolicy fsync);
+    }
 
     public async ValueTask DisposeAsync()
     {
