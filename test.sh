@@ -38,6 +38,14 @@ command -v go >/dev/null 2>&1 || missing_apt+=(golang-go)
 [ -x /usr/bin/carbon-c-relay ] || missing_apt+=(carbon-c-relay)
 # reverse proxy (issue 5): the backpressure tests run a real Prometheus
 command -v prometheus >/dev/null 2>&1 || missing_apt+=(prometheus)
+# container image (issue 15): podman builds and runs the Dockerfile (runc, not crun); mmdebstrap makes the base
+# image stand-ins (tools/container/build-image.sh). The chart's values.schema.json is checked by helm-render
+# (Helm's own validator, gojsonschema) and by python3-jsonschema.
+command -v podman >/dev/null 2>&1 || missing_apt+=(podman)
+command -v runc >/dev/null 2>&1 || missing_apt+=(runc)
+command -v mmdebstrap >/dev/null 2>&1 || missing_apt+=(mmdebstrap)
+/usr/bin/python3 -c 'import jsonschema' >/dev/null 2>&1 || missing_apt+=(python3-jsonschema)
+[ -d /usr/share/gocode/src/github.com/xeipuuv/gojsonschema ] || missing_apt+=(golang-github-xeipuuv-gojsonschema-dev)
 if [ -f tests/node/package.json ]; then
   command -v node >/dev/null 2>&1 || missing_apt+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing_apt+=(npm)
@@ -71,7 +79,8 @@ if [ -f tests/node/package.json ]; then
   fi
 fi
 
-if [ ! -x artifacts/tools/helm-render ] || [ tools/helm-render/main.go -nt artifacts/tools/helm-render ]; then
+if [ ! -x artifacts/tools/helm-render ] || [ tools/helm-render/main.go -nt artifacts/tools/helm-render ] \
+  || [ tools/helm-render/build.sh -nt artifacts/tools/helm-render ]; then
   say "building helm-render (tools/helm-render)"
   tools/helm-render/build.sh artifacts/tools >/dev/null
 fi

@@ -80,7 +80,7 @@ dotnet "$host_bin" --urls "http://127.0.0.1:$host_port" \
   --services graphite-gateway,graphite-forwarder -dev-mode \
   -destinations "127.0.0.1:$counter_port_hostsink" \
   --CloudProxy:Graphite:Gateway:PlaintextAddress= --CloudProxy:Graphite:Gateway:AdminAddress= \
-  --CloudProxy:Spool:Path="$tmp/spool/spool.db" --CloudProxy:State:Path="$tmp/spool/state.db" \
+  --CloudProxy:Spool:Path="$tmp/spool" --CloudProxy:State:Path="$tmp/spool/state.db" \
   --CloudProxy:Graphite:Forwarder:SpoolDirectory="$tmp/spool/graphite" \
   --Logging:LogLevel:Default=Warning \
   ${HOST_ARGS:-} > "$tmp/host.log" 2>&1 &

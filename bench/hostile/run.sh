@@ -17,7 +17,7 @@ port="$(free_port)"
 key=0123456789abcdef0123456789abcdef
 say "host $dll on :$port, DOTNET_GCHeapHardLimit=$LIMIT"
 DOTNET_GCHeapHardLimit="$LIMIT" dotnet "$dll" --urls "http://127.0.0.1:$port" --services sentry-ingress,sentry-forwarder \
-  --pusher.sentry.host http://127.0.0.1:9 --spool-path "$tmp/spool.db" --Logging:LogLevel:Default=Warning >"$tmp/host.log" 2>&1 &
+  --pusher.sentry.host http://127.0.0.1:9 --spool-path "$tmp/spool" --Logging:LogLevel:Default=Warning >"$tmp/host.log" 2>&1 &
 host=$!; pids+=("$host")
 wait_http "http://127.0.0.1:$port/healthz" host "$host"
 sleep 5

@@ -94,7 +94,7 @@ say "starting cloudproxy reverse proxy on 127.0.0.1:$proxy_port (admin 127.0.0.1
 # shellcheck disable=SC2086 # HOST_ARGS is a list of arguments
 dotnet "$host_bin" --urls "http://127.0.0.1:$host_port" --services reverse-proxy \
   -proxy-url "$backend" -listen-address "127.0.0.1:$proxy_port" \
-  --CloudProxy:Spool:Path="$tmp/spool/spool.db" --Logging:LogLevel:Default=Warning \
+  --CloudProxy:Spool:Path="$tmp/spool" --Logging:LogLevel:Default=Warning \
   ${HOST_ARGS:-} > "$tmp/host.log" 2>&1 &
 host_pid=$!; pids+=("$host_pid")
 wait_http "http://127.0.0.1:$host_port/healthz" host "$host_pid"

@@ -124,7 +124,7 @@ if has_phase ingress; then
   # shellcheck disable=SC2086 # HOST_ARGS is a list of arguments
   DAPR_GRPC_PORT="$stub_grpc_port" DAPR_GRPC_ENDPOINT="http://127.0.0.1:$stub_grpc_port" \
   dotnet "$host_bin" --urls "http://127.0.0.1:$host_port" --services sentry-ingress --transport dapr \
-    --CloudProxy:Spool:Path="$tmp/spool-ingress/spool.db" --Logging:LogLevel:Default=Warning \
+    --CloudProxy:Spool:Path="$tmp/spool-ingress" --Logging:LogLevel:Default=Warning \
     ${HOST_ARGS:-} > "$tmp/host-ingress.log" 2>&1 &
   host_pid=$!; pids+=("$host_pid")
   wait_http "http://127.0.0.1:$host_port/healthz" host-ingress "$host_pid"
@@ -165,7 +165,7 @@ if has_phase embedded; then
   # shellcheck disable=SC2086 # HOST_ARGS is a list of arguments
   dotnet "$host_bin" --urls "http://127.0.0.1:$host_port" --services sentry-ingress,sentry-forwarder \
     --pusher.sentry.host "http://127.0.0.1:$counter_port" \
-    --CloudProxy:Spool:Path="$tmp/spool/spool.db" --Logging:LogLevel:Default=Warning \
+    --CloudProxy:Spool:Path="$tmp/spool" --Logging:LogLevel:Default=Warning \
     ${HOST_ARGS:-} > "$tmp/host.log" 2>&1 &
   host_pid=$!; pids+=("$host_pid")
   wait_http "http://127.0.0.1:$host_port/healthz" host "$host_pid"

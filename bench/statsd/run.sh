@@ -106,7 +106,7 @@ if [ "$BENCH_SKIP_HOST" != 1 ]; then
   # shellcheck disable=SC2086 # HOST_ARGS is a list of arguments
   dotnet "$host_bin" --urls "http://127.0.0.1:$host_port" \
     --statsd-host 127.0.0.1 --statsd-port "$udp_port" \
-    --CloudProxy:Spool:Path="$tmp/spool/spool.db" \
+    --CloudProxy:Spool:Path="$tmp/spool" \
     --Logging:LogLevel:Default=Warning \
     ${HOST_ARGS:-} > "$tmp/host.log" 2>&1 &
   host_pid=$!; pids+=("$host_pid")

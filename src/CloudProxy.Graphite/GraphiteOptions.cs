@@ -53,8 +53,11 @@ public sealed class GraphiteGatewayOptions
     /// <summary>Addresses of reverse proxies whose X-Forwarded-For is believed (for logs). Empty: none.</summary>
     public IList<string> TrustedProxies { get; } = [];
 
-    /// <summary>Plaintext carbon line listener, <c>ip:port</c> (port 0: any free port); empty turns it off.</summary>
-    public string PlaintextAddress { get; set; } = "127.0.0.1:2003";
+    /// <summary>
+    /// Plaintext carbon line listener, <c>ip:port</c> (port 0: any free port), e.g. <c>127.0.0.1:2003</c>. Empty
+    /// (the default): off, so the gateway never fights a local carbon-cache for 2003.
+    /// </summary>
+    public string PlaintextAddress { get; set; } = string.Empty;
 
     /// <summary><c>-api-addr</c>: the admin API listener, <c>ip:port</c>; empty turns it off.</summary>
     public string AdminAddress { get; set; } = "127.0.0.1:8842";
@@ -94,8 +97,8 @@ public sealed class GraphiteForwarderOptions
     /// <summary><c>-outgoing-queue-cap</c>: points held in memory per destination before the spool takes them.</summary>
     public int QueuePoints { get; set; } = 1_000_000;
 
-    /// <summary>Folder of the per-destination spools (one SQLite file each).</summary>
-    public string SpoolDirectory { get; set; } = "data/graphite-spool";
+    /// <summary>Folder of the per-destination spools (one SQLite file each). Empty (the default): <c>graphite-spool</c> in the data directory.</summary>
+    public string SpoolDirectory { get; set; } = string.Empty;
 
     /// <summary>Bytes each destination's spool may hold.</summary>
     public long SpoolMaxBytes { get; set; } = 1024L * 1024 * 1024;

@@ -162,11 +162,6 @@ public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IVa
             failures.Add($"{S}:Forwarder:QueuePoints (-outgoing-queue-cap) must be at least 1 (got {o.QueuePoints})");
         }
 
-        if (string.IsNullOrWhiteSpace(o.SpoolDirectory))
-        {
-            failures.Add($"{S}:Forwarder:SpoolDirectory must not be empty");
-        }
-
         if (o.SpoolMaxBytes < 1024 || o.ReplayPointsPerSecond < 1 || o.ResendWindowBytes < 0)
         {
             failures.Add($"{S}:Forwarder:SpoolMaxBytes must be at least 1024, ReplayPointsPerSecond at least 1, ResendWindowBytes not negative");

@@ -30,7 +30,7 @@ public static class GraphiteServiceCollectionExtensions
         }
 
         var services = builder.Services;
-        AddOptions(services, gateway, forwarder);
+        AddOptions(builder, gateway, forwarder);
         if (gateway)
         {
             builder.AddGraphiteKeys();
@@ -68,17 +68,23 @@ public static class GraphiteServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
-        AddOptions(services, gateway: false, forwarder: false);
-        services.AddOptions<StateOptions>().BindConfiguration(StateOptions.Section);
+        AddOptions(builder, gateway: false, forwarder: false);
+        var configuration = builder.Configuration;
+        services.AddOptions<StateOptions>().BindConfiguration(StateOptions.Section)
+            .PostConfigure(o => o.Path = DataDirectory.Or(configuration, o.Path, "state.db"));
         services.TryAddSingleton<IStateStore, SqliteStateStore>();
         services.TryAddSingleton<GraphiteKeyStore>();
         return builder;
     }
 
-    private static void AddOptions(IServiceCollection services, bool gateway, bool forwarder)
+    private static void AddOptions(CloudProxyBuilder builder, bool gateway, bool forwarder)
     {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<GraphiteOptions>().BindConfiguration(GraphiteOptions.Section).ValidateOnStart();
+        services.AddOptions<GraphiteOptions>().BindConfiguration(GraphiteOptions.Section)
+            .PostConfigure(o => o.Forwarder.SpoolDirectory = DataDirectory.Or(configuration, o.Forwarder.SpoolDirectory, "graphite-spool"))
+            .ValidateOnStart();
         if (gateway || forwarder)
         {
             services.AddSingleton<IValidateOptions<GraphiteOptions>>(new GraphiteOptionsValidator(gateway, forwarder));

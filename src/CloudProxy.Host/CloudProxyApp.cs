@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Options;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Status;
@@ -56,6 +57,12 @@ public static class CloudProxyApp
         {
             await app.StartAsync();
         }
+        catch (Exception ex) when (ListenerBindException.IsBindFailure(ex))
+        {
+            await stderr.WriteLineAsync($"cloudproxy: {DescribeBindFailure(ex, args, app.Configuration)}");
+            await app.DisposeAsync();
+            return 2;
+        }
         catch (Exception ex) when (ex is OptionsValidationException or InvalidOperationException or FormatException)
         {
             await stderr.WriteLineAsync($"cloudproxy: invalid configuration: {Describe(ex)}");
@@ -76,6 +83,7 @@ public static class CloudProxyApp
         AppContext.SetSwitch("System.IO.Compression.UseStrictValidation", true);
         var normalized = CommandLine.Normalize(args, out var switchMappings);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        LoggingDefaults.AddTo(builder.Configuration);
         try
         {
             builder.Configuration.AddInMemoryCollection(CommandLine.FromEnvironment("POLYMUR_GW_", "polymur-gateway"));
@@ -99,8 +107,10 @@ public static class CloudProxyApp
 
         if (configuration.GetValue<bool>("CloudProxy:Verbose"))
         {
-            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            LoggingDefaults.AddVerbose(builder.Configuration);
         }
+
+        QuietBindFailures.Register(builder.Services);
 
         ConfigureListener(builder);
         var drain = configuration.GetValue<double?>($"{OutboxOptions.Section}:DrainTimeoutSeconds") ?? new OutboxOptions().DrainTimeoutSeconds;
@@ -142,6 +152,7 @@ public static class CloudProxyApp
     {
         var (words, options) = GraphiteKeysCommand.Split(args);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [] });
+        LoggingDefaults.AddTo(builder.Configuration);
         builder.Configuration.AddCommandLine(CommandLine.Normalize(options, out var switchMappings), switchMappings);
         builder.Services.AddCloudProxyCore(builder.Configuration, ServiceRoles.FromNames(ServiceRoles.GraphiteGateway), BuildInfo)
             .AddDaprTransport()
@@ -240,6 +251,26 @@ public static class CloudProxyApp
         {
             throw new StartupException($"--tls-cert/--tls-key: cannot load the PEM pair: {ex.Message}", ex);
         }
+    }
+
+    /// <summary>One line naming the address and the option that chose it (as the user spelled it), and why.</summary>
+    private static string DescribeBindFailure(Exception ex, string[] args, IConfiguration configuration)
+    {
+        if (ex is ListenerBindException listener)
+        {
+            return $"cannot listen on {listener.Address} ({CommandLine.NameOf(listener.Setting, args)}): {ListenerBindException.Reason(ex)}";
+        }
+
+        // Not one of the modules' listeners: the main Kestrel endpoint.
+        var urls = configuration["urls"] ?? configuration["ASPNETCORE_URLS"];
+        if (!string.IsNullOrEmpty(urls))
+        {
+            return $"cannot listen on {urls} (--urls): {ListenerBindException.Reason(ex)}";
+        }
+
+        var http = configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
+        var names = $"{CommandLine.NameOf(HttpOptions.Section + ":Host", args)}; {CommandLine.NameOf(HttpOptions.Section + ":Port", args)}";
+        return $"cannot listen on {http.Host}:{http.Port} ({names}): {ListenerBindException.Reason(ex)}";
     }
 
     /// <summary>One line naming every failure (and the seed flag of each option), credentials in URLs redacted.</summary>

@@ -25,15 +25,17 @@ public static class CommandLine
         new("--jwt-secret", "CloudProxy:StatsD:Ingress:JwtSecret", "HMAC secret: require a JWT (X-JWT-Token or ?token=) on StatsD requests", Origin: "statsd-http-proxy"),
         new("--metric-prefix", "CloudProxy:StatsD:Ingress:MetricPrefix", "prefix added to every StatsD metric name", Origin: "statsd-http-proxy"),
         new("--verbose", "CloudProxy:Verbose", "debug logging", IsSwitch: true, Origin: "statsd-http-proxy"),
-        new("--spool-path", "CloudProxy:Spool:Path", "SQLite spool file (default data/spool.db)"),
-        new("--spool-max-bytes", "CloudProxy:Spool:MaxBytes", "spool size after which new data is refused (default 1 GiB)"),
-        new("--outbox-capacity", "CloudProxy:Outbox:Capacity", "envelopes held in memory before spilling to the spool (default 100000)"),
+        new("--data-dir", "CloudProxy:DataDirectory", "folder for every file the host writes: spool, state.db, Graphite spools (default ./data; /data in the image)"),
+        new("--spool-path", "CloudProxy:Spool:Path", "folder of the durable logs: outbox, deferrals, quarantine (default <data-dir>/spool)"),
+        new("--spool-max-bytes", "CloudProxy:Spool:MaxBytes", "bytes the log files may take on disk; past it new data is refused with 503 (default 1 GiB)"),
+        new("--durability", "CloudProxy:Outbox:Durability", "durable (answer once on disk, default) | memory (answer at once; a crash loses the last few ms)"),
+        new("--fsync", "CloudProxy:Spool:Fsync", "none | interval (default, every FsyncIntervalMilliseconds) | always: flushes to the device, for power loss"),
         new("--pubsub-name", "CloudProxy:Transport:PubSubName", "Dapr pub/sub component name (default pubsub)"),
         // sentry (issue 3): ogre's flags
         new("--httpproxy.port", "CloudProxy:Http:Port", "HTTP port (ogre wrote \":80\"; a leading colon is accepted)", Origin: "ogre"),
         new("--pusher.sentry.host", "CloudProxy:Sentry:Forwarder:Hosts", "comma list of upstream Sentry base URLs, with scheme", Origin: "ogre"),
         new("--pusher.sentry.projects", "CloudProxy:Sentry:Forwarder:Projects", "KEY1:KEY2,… one public key per host (KEY@PROJECT maps the project id too)", Origin: "ogre"),
-        new("--pusher.queue_size", "CloudProxy:Outbox:Capacity", "envelopes held in memory before spilling to the spool", Origin: "ogre"),
+        new("--pusher.queue_size", "CloudProxy:Outbox:Capacity", "accepted and ignored: the queue is on disk, bounded by --spool-max-bytes", Origin: "ogre"),
         new("--pusher.drop_threshold", "CloudProxy:Sentry:Ingress:DropThreshold", "accepted and ignored: CloudProxy spools instead of dropping", Origin: "ogre"),
         new("--pusher.pool.unstoppable_workers", "CloudProxy:Sentry:Forwarder:InitialConcurrency", "starting concurrency per upstream (AIMD adapts it)", Origin: "ogre"),
         new("--pusher.client.request_timeout", "CloudProxy:Sentry:Forwarder:RequestTimeout", "timeout of one upstream attempt (100ms, 2s, …)", Origin: "ogre"),
@@ -49,7 +51,7 @@ public static class CommandLine
         new("-distribution", "CloudProxy:Graphite:Forwarder:Distribution", "broadcast | carbon_ch (hash-route) | fnv1a_ch", Origin: "polymur-gateway"),
         new("-key-prefix", "CloudProxy:Graphite:Gateway:KeyPrefix", "prefix metrics with the API key's name", IsSwitch: true, Origin: "polymur-gateway"),
         new("-dev-mode", "CloudProxy:Graphite:Gateway:DevMode", "accept the API key 123 (never in production)", IsSwitch: true, Origin: "polymur-gateway"),
-        new("-incoming-queue-cap", "CloudProxy:Outbox:Capacity", "batches held in memory before the spool", Origin: "polymur-gateway"),
+        new("-incoming-queue-cap", "CloudProxy:Outbox:Capacity", "accepted and ignored: the queue is on disk, bounded by --spool-max-bytes", Origin: "polymur-gateway"),
         new("-outgoing-queue-cap", "CloudProxy:Graphite:Forwarder:QueuePoints", "points held in memory per destination", Origin: "polymur-gateway"),
         new("-api-addr", "CloudProxy:Graphite:Gateway:AdminAddress", "admin API ip:port (needs an AdminToken)", Origin: "polymur-gateway"),
         // reverse proxy (issue 5): go-rev-proxy's single-dash flags, and the same with two dashes
@@ -124,6 +126,19 @@ public static class CommandLine
         return [.. result];
     }
 
+    /// <summary>
+    /// How to name a setting in a message: the flag the user gave for it (any alias), else its main flag, then
+    /// the key, e.g. <c>-api-addr, CloudProxy:Graphite:Gateway:AdminAddress</c>; only the key when no flag maps to it.
+    /// </summary>
+    public static string NameOf(string key, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var flags = Flags.Where(f => string.Equals(f.Key, key, StringComparison.OrdinalIgnoreCase)).ToList();
+        var given = flags.FirstOrDefault(f => args.Any(a => string.Equals(a.Split('=', 2)[0], f.Name, StringComparison.OrdinalIgnoreCase)));
+        var flag = given ?? flags.FirstOrDefault();
+        return flag is null ? key : $"{flag.Name}, {key}";
+    }
+
     public static bool Wants(string[] args, params string[] names) =>
         args.Any(a => names.Contains(a, StringComparer.OrdinalIgnoreCase));
 
@@ -150,8 +165,13 @@ public static class CommandLine
         text.AppendLine();
         text.AppendLine("Any setting can also be given as --Section:Key=value, in appsettings.json, or as an environment");
         text.AppendLine("variable CloudProxy__Section__Key. Settings by section:");
-        text.AppendLine("  CloudProxy:Outbox     Capacity, MaxBytes, BatchSize, LingerMilliseconds, DrainTimeoutSeconds, MaxBackoffSeconds");
-        text.AppendLine("  CloudProxy:Spool      Enabled, Path, MaxBytes");
+        text.AppendLine("  CloudProxy:Outbox     Durability (Durable|Memory), MaxBytes (memory cache), BatchSize, LingerMilliseconds,");
+        text.AppendLine("                        DrainTimeoutSeconds, MaxBackoffSeconds");
+        text.AppendLine("  CloudProxy:Spool      Path, MaxBytes, SegmentBytes, Fsync (None|Interval|Always), FsyncIntervalMilliseconds,");
+        text.AppendLine("                        ReserveShare, QuarantineMaxBytes");
+        text.AppendLine("  CloudProxy:Deferral   RetryDelaysSeconds (1,5,30,120), BatchSize");
+        text.AppendLine("  CloudProxy:Health     RefusalWindowSeconds, PublishFailureGraceSeconds, MaxMemoryShare");
+        text.AppendLine("  CloudProxy            DataDirectory (--data-dir): every file's default location");
         text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs, StateStoreName");
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");

@@ -8,6 +8,7 @@ internal static class SentryEventIds
     public const int UpstreamRateLimited = 4010;
     public const int UpstreamRejected = 4011;
     public const int UpstreamFailed = 4012;
+    public const int UpstreamFailing = 4015;
     public const int UnknownKind = 4013;
     public const int RequeueFailed = 4014;
     public const int PassthroughFailed = 4020;

@@ -7,6 +7,8 @@ internal static class StatsDEventIds
     public const int UnknownKind = 2002;
     public const int LineTooLarge = 2003;
     public const int Connected = 2004;
+    public const int DaemonDown = 2005;
+    public const int DaemonBack = 2006;
     public const int Refused = 2010;
     public const int OutboxFull = 2011;
 }

@@ -24,6 +24,21 @@ public static class StatsDMetricNames
 
     public const string SendErrors = "cloudproxy_statsd_send_errors_total";
 
+    /// <summary>
+    /// Lines delivered as far as can be known: over TCP once written, over UDP once no ICMP port unreachable
+    /// came back for them (see StatsDUdpWindow). Label <c>protocol</c>.
+    /// </summary>
+    public const string LinesDelivered = "cloudproxy_statsd_lines_delivered_total";
+
+    /// <summary>Lines sent again because the daemon turned out to be unreachable when they were sent (possible duplicates).</summary>
+    public const string LinesResent = "cloudproxy_statsd_lines_resent_total";
+
+    /// <summary>Lines taken as delivered without a check because the UDP window was at its bound.</summary>
+    public const string LinesUnconfirmed = "cloudproxy_statsd_lines_unconfirmed_total";
+
+    /// <summary>1 while the forwarder holds lines back because the daemon is unreachable.</summary>
+    public const string DaemonDown = "cloudproxy_statsd_daemon_down";
+
     /// <summary>Lines longer than MaxDatagramBytes, sent alone in their own datagram.</summary>
     public const string OversizeLines = "cloudproxy_statsd_oversize_lines_total";
 

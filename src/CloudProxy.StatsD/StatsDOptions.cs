@@ -69,4 +69,17 @@ public sealed class StatsDForwarderOptions
 
     /// <summary>Largest datagram sent; 1432 = a 1500-byte MTU less the largest IPv4 header (60) and UDP (8).</summary>
     public int MaxDatagramBytes { get; set; } = 1432;
+
+    /// <summary>
+    /// UDP: how long after its send a datagram counts as delivered when no ICMP port unreachable came back; it
+    /// must exceed the round trip to the daemon. Until then its envelope is kept, to send again if the daemon
+    /// turns out to be down.
+    /// </summary>
+    public double UdpConfirmMilliseconds { get; set; } = 200;
+
+    /// <summary>UDP: most payload bytes kept unconfirmed (past it the oldest count as delivered, unchecked).</summary>
+    public long UdpWindowBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>While the daemon is unreachable, how often it is probed (an empty datagram; StatsD daemons ignore it).</summary>
+    public double ProbeIntervalSeconds { get; set; } = 1;
 }

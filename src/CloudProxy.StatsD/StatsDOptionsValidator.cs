@@ -94,5 +94,20 @@ public sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVali
         {
             failures.Add($"{S}:Forwarder:MaxDatagramBytes must be between 64 and {StatsDForwarderOptions.MaxUdpPayload} (got {o.MaxDatagramBytes})");
         }
+
+        if (o.UdpConfirmMilliseconds is < 1 or > 60_000)
+        {
+            failures.Add($"{S}:Forwarder:UdpConfirmMilliseconds must be between 1 and 60000 (got {o.UdpConfirmMilliseconds})");
+        }
+
+        if (o.UdpWindowBytes < 64 * 1024)
+        {
+            failures.Add($"{S}:Forwarder:UdpWindowBytes must be at least 65536 (got {o.UdpWindowBytes})");
+        }
+
+        if (o.ProbeIntervalSeconds is < 0.01 or > 3600)
+        {
+            failures.Add($"{S}:Forwarder:ProbeIntervalSeconds must be between 0.01 and 3600 (got {o.ProbeIntervalSeconds})");
+        }
     }
 }

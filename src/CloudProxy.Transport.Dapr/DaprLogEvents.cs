@@ -8,6 +8,7 @@ internal static class DaprLogEvents
     public const int BulkEntriesFailed = 2003;
     public const int UnknownFailedEntryId = 2004;
     public const int SidecarUnreachable = 2005;
+    public const int BulkRefusedPublishingSingly = 2006;
     public const int DeliveryDropped = 2010;
     public const int DeliveryRefused = 2011;
     public const int HandlerFailed = 2012;

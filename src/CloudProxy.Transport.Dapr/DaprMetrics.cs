@@ -23,6 +23,9 @@ public static class DaprMetricNames
     /// <summary>Times the publisher stepped down a bulk API because the sidecar answered Unimplemented, by target.</summary>
     public const string BulkPublishFallbacks = "cloudproxy_dapr_bulk_publish_fallbacks_total";
 
+    /// <summary>Bulk publishes daprd refused as a whole (Internal, empty response), published again entry by entry.</summary>
+    public const string BulkSplits = "cloudproxy_dapr_bulk_publish_splits_total";
+
     /// <summary>State store calls, by operation (get, set, delete) and result (ok, error).</summary>
     public const string StateOperations = "cloudproxy_dapr_state_operations_total";
 }
@@ -39,6 +42,7 @@ public sealed class DaprMetrics
         PublishEnvelopes = factory.CreateCounter(DaprMetricNames.PublishEnvelopes, "Envelopes published through the Dapr sidecar.", ["mode", "result"]);
         PublishErrors = factory.CreateCounter(DaprMetricNames.PublishErrors, "gRPC errors from Dapr publish calls.", ["code"]);
         BulkPublishFallbacks = factory.CreateCounter(DaprMetricNames.BulkPublishFallbacks, "Bulk publish API downgrades after Unimplemented.", ["to"]);
+        BulkSplits = factory.CreateCounter(DaprMetricNames.BulkSplits, "Bulk publishes refused as a whole, published again entry by entry.");
         StateOperations = factory.CreateCounter(DaprMetricNames.StateOperations, "Dapr state store calls.", ["operation", "result"]);
     }
 
@@ -53,6 +57,8 @@ public sealed class DaprMetrics
     internal Counter PublishErrors { get; }
 
     internal Counter BulkPublishFallbacks { get; }
+
+    internal Counter BulkSplits { get; }
 
     internal Counter StateOperations { get; }
 }

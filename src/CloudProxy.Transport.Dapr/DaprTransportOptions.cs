@@ -12,17 +12,26 @@ public sealed class DaprTransportOptions
     public string StateStoreName { get; set; } = "statestore";
 
     /// <summary>
-    /// Largest delivery body the subscription endpoints read. daprd's own limit is 4 MB by default
-    /// (<c>--max-body-size</c>); this sits well above it so that no delivery daprd could build is refused.
-    /// A bigger body gets 413, which daprd retries, so raise both together.
+    /// Largest delivery body the subscription endpoints read. A bulk delivery carries up to
+    /// BulkSubscribeMaxMessages CloudEvents of 4/3 an envelope each (components/README.md "Sizes": ten Graphite
+    /// batches of 2 MiB are 28 MB), and a delivery refused 413 is retried by daprd and then acknowledged, i.e.
+    /// lost: so this sits above every delivery the size table allows. Only daprd, on loopback, sends it.
     /// </summary>
-    public long MaxDeliveryBytes { get; set; } = 16L * 1024 * 1024;
+    public long MaxDeliveryBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>
     /// A bulk publish is split into requests no bigger than this: daprd refuses gRPC messages over its
     /// 4 MB <c>--max-body-size</c> default, and one refused request would fail the whole batch.
     /// </summary>
     public int BulkPublishMaxBytes { get; set; } = 3 * 1024 * 1024;
+
+    /// <summary>
+    /// Largest message the broker takes, as it sees it: the CloudEvent daprd wraps around an envelope (its bytes in
+    /// <c>data_base64</c>, about 4/3 of the envelope, plus ~1 KB of attributes). Kafka's <c>maxMessageBytes</c>
+    /// (components/kafka: 1 MiB); 0 when the broker has no limit of its own (Redis Streams). An envelope that can
+    /// never fit is quarantined at once instead of being offered to the broker forever.
+    /// </summary>
+    public long MaxMessageBytes { get; set; }
 
     /// <summary>Deadline of one publish call to the sidecar (connect included).</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
@@ -48,6 +57,11 @@ internal sealed class DaprTransportOptionsValidator : IValidateOptions<DaprTrans
         if (options.BulkPublishMaxBytes < 1024)
         {
             failures.Add($"{Prefix}BulkPublishMaxBytes must be at least 1024 (got {options.BulkPublishMaxBytes}).");
+        }
+
+        if (options.MaxMessageBytes is < 0 or (> 0 and < 64 * 1024))
+        {
+            failures.Add($"{Prefix}MaxMessageBytes must be 0 (no broker limit) or at least 65536 (got {options.MaxMessageBytes}).");
         }
 
         if (options.PublishTimeout <= TimeSpan.Zero)

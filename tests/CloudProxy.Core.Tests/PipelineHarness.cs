@@ -13,8 +13,9 @@ using Prometheus;
 namespace CloudProxy.Core.Tests;
 
 /// <summary>
-/// A forwarder stand-in for Core's own tests: it keeps what it is handed, and while <see cref="Down"/> it
-/// answers Retry, as a forwarder whose upstream is unreachable does.
+/// A forwarder stand-in for Core's own tests: it keeps what it is handed; while <see cref="Down"/> it answers
+/// Unavailable, as a forwarder whose upstream is unreachable does, and for envelopes starting with
+/// <see cref="DeferPrefix"/> Retry, as one whose upstream rate-limits them does.
 /// </summary>
 public sealed class SinkHandler(string topic) : IEnvelopeHandler
 {
@@ -49,7 +50,7 @@ public sealed class SinkHandler(string topic) : IEnvelopeHandler
         {
             if (Down)
             {
-                outcomes[i] = DeliveryOutcome.Retry;
+                outcomes[i] = DeliveryOutcome.Unavailable;
                 continue;
             }
 
@@ -74,7 +75,7 @@ public sealed class SinkHandler(string topic) : IEnvelopeHandler
     }
 }
 
-/// <summary>The real Core pipeline (outbox, SQLite spool, pump, embedded transport) in a generic host.</summary>
+/// <summary>The real Core pipeline (outbox logs, pump, deferral logs, embedded transport) in a generic host.</summary>
 public sealed class PipelineHarness : IAsyncDisposable
 {
     private readonly IHost _host;
@@ -92,11 +93,15 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public IOutbox Outbox => _host.Services.GetRequiredService<IOutbox>();
 
+    public CloudProxy.Core.Outbox.Outbox Logs => _host.Services.GetRequiredService<CloudProxy.Core.Outbox.Outbox>();
+
+    public CloudProxy.Core.Delivery.Deferrals Deferrals => _host.Services.GetRequiredService<CloudProxy.Core.Delivery.Deferrals>();
+
     public IServiceProvider Services => _host.Services;
 
     public static async Task<PipelineHarness> StartAsync(string? spoolPath = null, SinkHandler? sink = null, params (string Key, string Value)[] settings)
     {
-        spoolPath ??= Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-core-").FullName, "spool.db");
+        spoolPath ??= Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-core-").FullName, "spool");
         sink ??= new SinkHandler("t");
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -104,6 +109,7 @@ public sealed class PipelineHarness : IAsyncDisposable
             ["CloudProxy:Spool:Path"] = spoolPath,
             ["CloudProxy:Outbox:MaxBackoffSeconds"] = "0.2",
             ["CloudProxy:Outbox:DrainTimeoutSeconds"] = "2",
+            ["CloudProxy:Deferral:RetryDelaysSeconds"] = "0.2,0.5",
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
@@ -113,6 +119,9 @@ public sealed class PipelineHarness : IAsyncDisposable
         await host.StartAsync();
         return new PipelineHarness(host, sink, spoolPath);
     }
+
+    /// <summary>Enqueues and waits until the envelope is durable.</summary>
+    public async Task<OutboxResult> EnqueueAsync(string text) => await Outbox.EnqueueAsync(Make(text));
 
     public static Envelope Make(string text, string topic = "t") => new()
     {

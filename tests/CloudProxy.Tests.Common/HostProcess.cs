@@ -126,7 +126,7 @@ public sealed partial class HostProcess : IAsyncDisposable
         if (!given.Contains("--spool-path"))
         {
             start.ArgumentList.Add("--spool-path");
-            start.ArgumentList.Add(Path.Combine(directory, "spool.db"));
+            start.ArgumentList.Add(Path.Combine(directory, "spool"));
         }
 
         // The addresses are read from Kestrel's start-up lines, whatever level the test asks for otherwise.

@@ -42,13 +42,15 @@ public sealed class RunningHost : IAsyncDisposable
         if (spoolPath is null)
         {
             owned = Directory.CreateTempSubdirectory("cloudproxy-test-").FullName;
-            spoolPath = Path.Combine(owned, "spool.db");
+            spoolPath = Path.Combine(owned, "spool");
         }
 
         string[] all =
         [
             "--urls", "http://127.0.0.1:0",
             "--spool-path", spoolPath,
+            // Every other file the host writes goes beside the spool, never into the working directory.
+            "--data-dir", Path.GetDirectoryName(spoolPath)!,
             "--CloudProxy:Outbox:DrainTimeoutSeconds=5",
             "--Logging:LogLevel:Default=Warning",
             // Graphite (issue 4): its own listeners on free ports, its state and spools beside the spool file.

@@ -14,10 +14,16 @@ public sealed class TcpLineSink : IAsyncDisposable
     private readonly ConcurrentBag<Task> _connections = [];
 
     /// <param name="port">0 for any free port, or a fixed one (e.g. a back end that comes back after an outage).</param>
-    public TcpLineSink(int port = 0)
+    /// <param name="receiveBuffer">The kernel receive buffer of accepted connections (0: the default); small, so a slow reader pushes back at once.</param>
+    public TcpLineSink(int port = 0, int receiveBuffer = 0)
     {
         _listener = new TcpListener(IPAddress.Loopback, port);
         _listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (receiveBuffer > 0)
+        {
+            _listener.Server.ReceiveBufferSize = receiveBuffer;
+        }
+
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _accept = Task.Run(AcceptLoopAsync);
@@ -28,6 +34,9 @@ public sealed class TcpLineSink : IAsyncDisposable
     public ConcurrentQueue<string> Lines { get; } = new();
 
     public int Connections { get; private set; }
+
+    /// <summary>Most lines read per second per connection (0: as fast as they come): a carbon or StatsD daemon that cannot keep up, so TCP pushes back.</summary>
+    public int LinesPerSecond { get; set; }
 
     public Task<bool> WaitForLinesAsync(int count, TimeSpan? timeout = null) =>
         Eventually.TrueAsync(() => Lines.Count >= count, timeout);
@@ -71,9 +80,14 @@ public sealed class TcpLineSink : IAsyncDisposable
         {
             try
             {
+                var read = 0;
                 while (await reader.ReadLineAsync(_stop.Token) is { } line)
                 {
                     Lines.Enqueue(line);
+                    if (LinesPerSecond > 0 && ++read % 100 == 0)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(100.0 / LinesPerSecond), _stop.Token);
+                    }
                 }
             }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)

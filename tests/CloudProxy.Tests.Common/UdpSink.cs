@@ -13,8 +13,14 @@ public sealed class UdpSink : IDisposable
     private readonly Task _loop;
 
     public UdpSink()
+        : this(0)
     {
-        _client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+    }
+
+    /// <summary>On a given port: a StatsD daemon coming back where it was.</summary>
+    public UdpSink(int port)
+    {
+        _client = new UdpClient(new IPEndPoint(IPAddress.Loopback, port));
         _client.Client.ReceiveBufferSize = 8 * 1024 * 1024;
         Port = ((IPEndPoint)_client.Client.LocalEndPoint!).Port;
         _loop = Task.Run(ReceiveLoopAsync);

@@ -10,43 +10,71 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CloudProxy.Transport.Dapr.Tests;
 
 /// <summary>The real host with <c>--transport dapr</c>: Core's outbox and pump publishing through the sidecar double.</summary>
-public sealed class DaprHostTests
+public sealed class DaprHostTests : IAsyncLifetime
 {
+    private RedisServer _redis = null!;
+
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
+
+    public async Task DisposeAsync() => await _redis.DisposeAsync();
+
     [Fact]
     public async Task Host_with_the_dapr_transport_publishes_what_enters_the_outbox_through_the_sidecar()
     {
-        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        await using var sidecar = await StartSidecarAsync();
         await using var host = await StartHostAsync(sidecar);
         var envelope = TestEnvelopes.Create(payload: TestEnvelopes.AllByteValues());
 
-        Assert.Equal(OutboxResult.Accepted, host.Services.GetRequiredService<IOutbox>().TryEnqueue(envelope));
+        Assert.Equal(OutboxResult.Accepted, await host.Services.GetRequiredService<IOutbox>().EnqueueAsync(envelope));
 
         Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "nothing reached the sidecar");
         var bulk = Assert.Single(sidecar.BulkPublishes);
         Assert.Equal("pubsub-host", bulk.PubsubName);
-        TestEnvelopes.AssertIntact(envelope, EnvelopeCodec.Decode(Assert.Single(bulk.Entries).Event));
+        TestEnvelopes.AssertIntact(envelope, EnvelopeCodec.Decode(Assert.Single(await sidecar.PublishedDataAsync(TestEnvelopes.Topic))));
     }
 
     [Fact]
-    public async Task Sidecar_outage_spools_the_envelope_and_it_is_published_once_after_recovery()
+    public async Task Sidecar_that_goes_away_keeps_the_envelope_in_the_log_and_it_is_published_once_after_it_comes_back()
     {
-        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        await using var sidecar = await StartSidecarAsync();
+        await using var host = await StartHostAsync(sidecar);
+        await sidecar.StopAsync();
+        var envelope = TestEnvelopes.Create(payload: [8, 8]);
+
+        Assert.Equal(OutboxResult.Accepted, await host.Services.GetRequiredService<IOutbox>().EnqueueAsync(envelope));
+
+        Assert.True(
+            await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.PublishFailures) >= 1),
+            "the sidecar was not tried while it was down");
+        Assert.Equal(1, await host.MetricAsync(CoreMetricNames.OutboxDepth));
+        await sidecar.StartAgainAsync();
+
+        Assert.True(await Eventually.TrueAsync(async () => (await sidecar.PublishedDataAsync(TestEnvelopes.Topic)).Count > 0, TimeSpan.FromSeconds(30)), "the kept envelope was not published");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.OutboxDepth) == 0), "the outbox log did not empty");
+        TestEnvelopes.AssertIntact(envelope, EnvelopeCodec.Decode(Assert.Single(await sidecar.PublishedDataAsync(TestEnvelopes.Topic))));
+    }
+
+    [Fact]
+    public async Task Sidecar_outage_keeps_the_envelope_in_the_log_and_it_is_published_once_after_recovery()
+    {
+        await using var sidecar = await StartSidecarAsync();
         sidecar.Unavailable = true;
         await using var host = await StartHostAsync(sidecar);
         var envelope = TestEnvelopes.Create(payload: [7, 7, 7]);
 
-        host.Services.GetRequiredService<IOutbox>().TryEnqueue(envelope);
+        Assert.Equal(OutboxResult.Accepted, await host.Services.GetRequiredService<IOutbox>().EnqueueAsync(envelope));
 
         Assert.True(
-            await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.Spooled) >= 1),
-            "the envelope was not spooled while the sidecar was unavailable");
+            await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.PublishFailures) >= 1),
+            "the sidecar was not tried while it was unavailable");
+        Assert.Equal(1, await host.MetricAsync(CoreMetricNames.OutboxDepth));
         Assert.Empty(sidecar.BulkPublishes);
 
         sidecar.Unavailable = false;
 
-        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "the spooled envelope was not replayed");
-        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) == 0), "the spool did not empty");
-        var replayed = sidecar.BulkPublishes.SelectMany(b => b.Entries).Select(e => EnvelopeCodec.Decode(e.Event)).ToList();
+        Assert.True(await Eventually.TrueAsync(() => sidecar.BulkPublishes.Count > 0), "the kept envelope was not published");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.OutboxDepth) == 0), "the outbox log did not empty");
+        var replayed = (await sidecar.PublishedDataAsync(TestEnvelopes.Topic)).Select(d => EnvelopeCodec.Decode(d)).ToList();
         TestEnvelopes.AssertIntact(envelope, Assert.Single(replayed));
     }
 
@@ -77,6 +105,9 @@ public sealed class DaprHostTests
 
         Assert.Equal(HttpStatusCode.NotFound, subscribe.StatusCode);
     }
+
+    private Task<DaprSidecarDouble> StartSidecarAsync() =>
+        DaprSidecarDouble.StartAsync(new DaprSidecarOptions { Redis = _redis, PubSubName = "pubsub-host", AppId = "statsd-ingress" });
 
     private static Task<RunningHost> StartHostAsync(DaprSidecarDouble sidecar) =>
         RunningHost.StartAsync(

@@ -2,6 +2,7 @@ using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.State;
 using CloudProxy.Core.Transport;
+using CloudProxy.Tests.Common;
 using CloudProxy.Tests.Common.Dapr;
 using CloudProxy.Transport.Dapr.Publishing;
 using CloudProxy.Transport.Dapr.State;
@@ -34,7 +35,7 @@ public sealed class DaprTransportExtensionsTests(RedisFixture fixture)
     [Fact]
     public async Task Dapr_transport_publishes_and_keeps_state_through_the_sidecar_the_dapr_environment_names()
     {
-        await using var sidecar = await DaprSidecarDouble.StartAsync(fixture.Redis);
+        await using var sidecar = await TestSidecar.StartAsync(fixture.Redis, appId: "cloudproxy-test");
         var services = CoreLikeServices(
             new Dictionary<string, string?>
             {
@@ -93,6 +94,11 @@ public sealed class DaprTransportExtensionsTests(RedisFixture fixture)
         services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()));
         services.AddSingleton<IEnvelopePublisher, EmbeddedPublisher>();
         services.AddSingleton<IStateStore, EmbeddedStateStore>();
+
+        // Core's quarantine, on a folder of its own that the provider deletes when it is disposed.
+        services.AddSingleton(_ => CoreStores.Create());
+        services.AddSingleton(sp => sp.GetRequiredService<CoreStores>().Quarantine);
+        services.AddSingleton(sp => sp.GetRequiredService<CoreStores>().Metrics);
         return services;
     }
 

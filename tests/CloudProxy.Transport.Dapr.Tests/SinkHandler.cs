@@ -18,9 +18,17 @@ internal sealed class SinkHandler(string topic) : IEnvelopeHandler
 
     public IReadOnlyList<Envelope> Envelopes => [.. _batches.SelectMany(b => b)];
 
-    public ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
+    /// <summary>Awaited before each batch is answered (a slow forwarder).</summary>
+    public Func<Task>? Before { get; set; }
+
+    public async ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
     {
         _batches.Enqueue([.. batch]);
+        if (Before is { } before)
+        {
+            await before();
+        }
+
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].Headers.TryGetValue(TestEnvelopes.OutcomeHeader, out var outcome);
@@ -32,7 +40,5 @@ internal sealed class SinkHandler(string topic) : IEnvelopeHandler
                 _ => DeliveryOutcome.Success,
             };
         }
-
-        return ValueTask.CompletedTask;
     }
 }

@@ -5,8 +5,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-${TMPDIR:-/tmp}/helm-render}
 mkdir -p "$out" && out=$(cd "$out" && pwd)
-if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || [ ! -d /usr/share/gocode/src/gopkg.in/yaml.v3 ]; then
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev; } >/dev/null
+if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || [ ! -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] \
+  || [ ! -d /usr/share/gocode/src/github.com/xeipuuv/gojsonschema ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v3-dev golang-github-xeipuuv-gojsonschema-dev; } >/dev/null
 fi
 work=$(mktemp -d)
 mkdir -p "$work/src/helm-render" && cp "$here/main.go" "$work/src/helm-render/"

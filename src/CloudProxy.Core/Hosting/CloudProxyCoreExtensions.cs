@@ -1,9 +1,11 @@
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Embedded;
 using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Options;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Spool;
 using CloudProxy.Core.Status;
+using CloudProxy.Core.Storage;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using Microsoft.AspNetCore.Builder;
@@ -48,18 +50,28 @@ public static class CloudProxyCoreExtensions
         services.AddSingleton<IValidateOptions<OutboxOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddSingleton<IValidateOptions<SpoolOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddSingleton<IValidateOptions<TransportOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
+        services.AddSingleton<IValidateOptions<DeferralOptions>>(sp => sp.GetRequiredService<CoreOptionsValidator>());
         services.AddOptions<OutboxOptions>().BindConfiguration(OutboxOptions.Section).ValidateOnStart();
-        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section).ValidateOnStart();
+        services.AddOptions<SpoolOptions>().BindConfiguration(SpoolOptions.Section)
+            .PostConfigure(o => o.Path = DataDirectory.Or(configuration, o.Path, "spool"))
+            .ValidateOnStart();
         services.AddOptions<TransportOptions>().BindConfiguration(TransportOptions.Section).ValidateOnStart();
+        services.AddOptions<DeferralOptions>().BindConfiguration(DeferralOptions.Section).ValidateOnStart();
+        services.AddOptions<HealthOptions>().BindConfiguration(HealthOptions.Section);
 
-        services.TryAddSingleton<ISpool>(sp => sp.GetRequiredService<IOptions<SpoolOptions>>().Value.Enabled
-            ? ActivatorUtilities.CreateInstance<SqliteSpool>(sp)
-            : new DisabledSpool());
+        // Every durable log of the process (outbox, deferrals, quarantine) under one folder and one disk bound.
+        services.TryAddSingleton<LogStore>();
+        services.TryAddSingleton<Quarantine>();
+        services.TryAddSingleton<Deferrals>();
+        services.TryAddSingleton<IDeferrals>(sp => sp.GetRequiredService<Deferrals>());
+        services.TryAddSingleton<DeliveryGate>();
         services.TryAddSingleton<Outbox.Outbox>();
         services.TryAddSingleton<IOutbox>(sp => sp.GetRequiredService<Outbox.Outbox>());
         services.TryAddSingleton<IEnvelopePublisher, EmbeddedPublisher>();
         services.TryAddSingleton<OutboxPump>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPump>());
+        services.AddHostedService<DeferralPump>();
+        services.TryAddSingleton<HealthState>();
         services.TryAddSingleton<StatusReport>();
 
         // Record and export spans only when a collector is named (OTEL_EXPORTER_OTLP_ENDPOINT); otherwise

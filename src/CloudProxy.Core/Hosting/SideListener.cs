@@ -1,5 +1,8 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CloudProxy.Core.Hosting;
 
@@ -23,7 +26,15 @@ public abstract class SideListener : IHostedService, IAsyncDisposable
             return;
         }
 
-        await _app.StartAsync(cancellationToken);
+        try
+        {
+            await _app.StartAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ListenerBindException.IsBindFailure(ex))
+        {
+            throw new ListenerBindException(ListenSetting, ListenAddress, ex);
+        }
+
         Address = new Uri(_app.Urls.First());
         OnStarted(Address);
     }
@@ -47,11 +58,45 @@ public abstract class SideListener : IHostedService, IAsyncDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>The configuration key that sets where it listens (named when the address cannot be taken).</summary>
+    protected abstract string ListenSetting { get; }
+
+    /// <summary>The address it listens on, as configured.</summary>
+    protected abstract string ListenAddress { get; }
+
     /// <summary>The server, configured to listen and mapped; null when it should not run in this process.</summary>
     protected abstract WebApplication? Build();
 
     /// <summary>Called once it listens (for a log line).</summary>
     protected virtual void OnStarted(Uri address)
     {
+    }
+
+    /// <summary>
+    /// Makes the side server log through the host's logger factory (same providers and levels), without a second
+    /// set of lifetime lines ("Now listening on", "Application started", "shutting down"): the subclass writes
+    /// its own one line in <see cref="OnStarted"/>, and an operator (or a script reading "Now listening on")
+    /// sees only the main listener's.
+    /// </summary>
+    protected static void ShareHostLogging(WebApplicationBuilder builder, ILoggerFactory hostLoggers)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<ILoggerFactory>(new WithoutLifetimeLines(hostLoggers));
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        QuietBindFailures.Register(builder.Services);
+    }
+
+    private sealed class WithoutLifetimeLines(ILoggerFactory inner) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) =>
+            categoryName == "Microsoft.Hosting.Lifetime" ? NullLogger.Instance : inner.CreateLogger(categoryName);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        public void Dispose()
+        {
+            // The host's factory belongs to the host.
+        }
     }
 }

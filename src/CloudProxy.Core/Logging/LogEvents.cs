@@ -7,9 +7,14 @@ public static class LogEvents
     public const int SpoolOpened = 1001;
     public const int PublishFailed = 1002;
     public const int PublisherRecovered = 1003;
-    public const int SpoolCorrupt = 1004;
     public const int DrainTimedOut = 1005;
-    public const int LostAtShutdown = 1006;
     public const int NoHandler = 1007;
+    public const int LogWriteFailed = 1010;
+    public const int LogRecovered = 1011;
+    public const int LogDamaged = 1012;
+    public const int LogCorruptRecord = 1013;
+    public const int LogCursorLost = 1014;
+    public const int HandlerFailed = 1015;
+    public const int Quarantined = 1016;
     public const int MemoryTrimmed = 1090;
 }

@@ -4,20 +4,15 @@ namespace CloudProxy.Core.Outbox;
 
 public enum OutboxResult
 {
-    /// <summary>Queued in memory; will be published shortly.</summary>
+    /// <summary>In the topic's log (on disk, unless the durability is Memory): it will be delivered.</summary>
     Accepted = 0,
 
-    /// <summary>Memory queue full (or broker down): written to the disk spool; will be replayed.</summary>
-    Spooled = 1,
-
-    /// <summary>Memory and spool full: not accepted. The caller must answer 503/429 so the client retries.</summary>
+    /// <summary>Not accepted (the log is at its disk bound, or the disk failed). The caller answers 503/429 so the client retries.</summary>
     Refused = 2,
 }
 
-/// <summary>
-/// Where an ingress hands an envelope. Never waits on the network; at worst it writes to the local spool.
-/// </summary>
+/// <summary>Where an ingress hands an envelope. Completes once the envelope is durable; never waits on the network.</summary>
 public interface IOutbox
 {
-    OutboxResult TryEnqueue(Envelope envelope);
+    ValueTask<OutboxResult> EnqueueAsync(Envelope envelope);
 }

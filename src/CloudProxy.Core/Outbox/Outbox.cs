@@ -1,146 +1,125 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Metrics;
-using CloudProxy.Core.Spool;
+using CloudProxy.Core.Storage;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace CloudProxy.Core.Outbox;
 
+/// <summary>One topic's outbox: its log, read by one pump loop.</summary>
+public sealed class OutboxTopic(string name, SegmentLog log)
+{
+    public string Name { get; } = name;
+
+    public SegmentLog Log { get; } = log;
+}
+
 /// <summary>
-/// Bounded in count and bytes. Normally envelopes go to memory and the spool takes the overflow; while the
-/// publisher is failing (<see cref="SpillToSpool"/>) new envelopes go to the spool first, so a broker outage
-/// costs disk, not memory. Refused only when both are full.
+/// The ingress side of every topic: one durable log per topic under <c>spool/outbox/</c>. An enqueue completes
+/// once the envelope is in its log's file (durable mode; many concurrent requests share one write), or once it
+/// is queued for the writer (memory mode). Refused only when the log is at its disk bound or the disk fails.
+/// Memory holds at most the logs' cached heads (<see cref="OutboxOptions.MaxBytes"/>), never a backlog.
 /// </summary>
 public sealed class Outbox : IOutbox
 {
-    private readonly Channel<Envelope> _channel;
-    private readonly ISpool _spool;
-    private readonly CoreMetrics _metrics;
-    private readonly long _maxBytes;
-    private long _bytes;
-    private int _count;
-    private volatile bool _closed;
+    private const string Folder = "outbox";
 
-    public Outbox(IOptions<OutboxOptions> options, ISpool spool, CoreMetrics metrics, CollectorRegistry registry)
+    private readonly ConcurrentDictionary<string, OutboxTopic> _topics = new(StringComparer.Ordinal);
+    private readonly Channel<OutboxTopic> _opened = Channel.CreateUnbounded<OutboxTopic>();
+    private readonly LogStore _store;
+    private readonly CoreMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly bool _durable;
+    private long _lastRefusalTicks;
+
+    public Outbox(LogStore store, IOptions<OutboxOptions> options, CoreMetrics metrics, CollectorRegistry registry, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registry);
+        _store = store;
+        _metrics = metrics;
+        _time = time;
+        _durable = options.Value.Durability == OutboxDurability.Durable;
+
+        // What an earlier run accepted is replayed from the first moment, whether or not an ingress runs now.
+        foreach (var topic in store.Children(Folder))
+        {
+            Topic(topic);
+        }
 
         // Depth gauges are read at scrape time, not written on every enqueue (the ingress hot path).
         registry.AddBeforeCollectCallback(PublishGauges);
-        _spool = spool;
-        _metrics = metrics;
-        _maxBytes = options.Value.MaxBytes;
-        _channel = Channel.CreateBounded<Envelope>(new BoundedChannelOptions(options.Value.Capacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = false,
-        });
     }
 
-    /// <summary>Set by the pump while publishing fails.</summary>
-    public bool SpillToSpool { get; set; }
+    /// <summary>Topic logs as they are opened (each once), for the pump.</summary>
+    public ChannelReader<OutboxTopic> Opened => _opened.Reader;
 
-    public int Count => Volatile.Read(ref _count);
+    public IEnumerable<OutboxTopic> Topics => _topics.Values;
 
-    public long Bytes => Interlocked.Read(ref _bytes);
+    /// <summary>Accepted envelopes not yet published, over every topic.</summary>
+    public long Count => _topics.Values.Sum(t => t.Log.PendingRecords);
 
-    /// <summary>After shutdown has drained memory, anything late goes to the spool only.</summary>
-    public void Close() => _closed = true;
+    /// <summary>When an envelope was last refused (ticks of <see cref="TimeProvider.GetUtcNow"/>), or 0.</summary>
+    public long LastRefusalTicks => Interlocked.Read(ref _lastRefusalTicks);
 
-    public OutboxResult TryEnqueue(Envelope envelope)
+    public ValueTask<OutboxResult> EnqueueAsync(Envelope envelope)
     {
         ArgumentNullException.ThrowIfNull(envelope);
-        if (_closed)
-        {
-            if (TrySpool(envelope, "shutting_down"))
-            {
-                return OutboxResult.Spooled;
-            }
-        }
-        else if (SpillToSpool)
-        {
-            if (TrySpool(envelope, "publisher_down"))
-            {
-                return OutboxResult.Spooled;
-            }
+        var append = Topic(envelope.Topic).Log.AppendAsync(envelope, durable: _durable);
+        return append.IsCompletedSuccessfully
+            ? new ValueTask<OutboxResult>(Tally(envelope, append.Result))
+            : AwaitAsync(envelope, append);
+    }
 
-            if (TryWriteMemory(envelope))
-            {
-                return OutboxResult.Accepted;
-            }
-        }
-        else
-        {
-            if (TryWriteMemory(envelope))
-            {
-                return OutboxResult.Accepted;
-            }
+    private async ValueTask<OutboxResult> AwaitAsync(Envelope envelope, ValueTask<AppendResult> append) => Tally(envelope, await append);
 
-            if (TrySpool(envelope, "outbox_full"))
-            {
-                return OutboxResult.Spooled;
-            }
+    private OutboxResult Tally(Envelope envelope, AppendResult result)
+    {
+        if (result == AppendResult.Written)
+        {
+            _metrics.Accepted.WithLabels(envelope.Topic).Inc();
+            return OutboxResult.Accepted;
         }
 
-        _metrics.Refused.WithLabels(envelope.Topic).Inc();
+        Interlocked.Exchange(ref _lastRefusalTicks, _time.GetUtcNow().UtcTicks);
+        _metrics.Refused.WithLabels(envelope.Topic, result switch
+        {
+            AppendResult.Full => "spool_full",
+            AppendResult.DiskError => "disk_error",
+            _ => "shutting_down",
+        }).Inc();
         return OutboxResult.Refused;
     }
 
-    /// <summary>Completes when an envelope is waiting (or on cancellation).</summary>
-    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) =>
-        await _channel.Reader.WaitToReadAsync(cancellationToken);
-
-    /// <summary>Takes what is there, up to <paramref name="max"/>, without waiting.</summary>
-    public void Drain(List<Envelope> into, int max)
+    private OutboxTopic Topic(string name)
     {
-        ArgumentNullException.ThrowIfNull(into);
-        while (into.Count < max && _channel.Reader.TryRead(out var envelope))
+        if (_topics.TryGetValue(name, out var topic))
         {
-            Interlocked.Add(ref _bytes, -envelope.Size);
-            Interlocked.Decrement(ref _count);
-            into.Add(envelope);
-        }
-    }
-
-    private bool TryWriteMemory(Envelope envelope)
-    {
-        var size = envelope.Size;
-        if (Interlocked.Add(ref _bytes, size) > _maxBytes)
-        {
-            Interlocked.Add(ref _bytes, -size);
-            return false;
+            return topic;
         }
 
-        // Count first so a concurrent Drain never sees the count go negative.
-        Interlocked.Increment(ref _count);
-        if (!_channel.Writer.TryWrite(envelope))
+        lock (_topics)
         {
-            Interlocked.Decrement(ref _count);
-            Interlocked.Add(ref _bytes, -size);
-            return false;
+            if (!_topics.TryGetValue(name, out topic))
+            {
+                topic = new OutboxTopic(name, _store.Open(Path.Combine(Folder, LogStore.EncodeName(name)), leaveReserve: true, name));
+                _topics[name] = topic;
+                _opened.Writer.TryWrite(topic);
+            }
+
+            return topic;
         }
-
-        _metrics.Accepted.WithLabels(envelope.Topic).Inc();
-        return true;
-    }
-
-    private bool TrySpool(Envelope envelope, string reason)
-    {
-        if (!_spool.TryAppend([envelope]))
-        {
-            return false;
-        }
-
-        _metrics.Spooled.WithLabels(envelope.Topic, reason).Inc();
-        return true;
     }
 
     private void PublishGauges()
     {
-        _metrics.OutboxDepth.Set(Volatile.Read(ref _count));
-        _metrics.OutboxBytes.Set(Interlocked.Read(ref _bytes));
+        foreach (var topic in _topics.Values)
+        {
+            _metrics.OutboxDepth.WithLabels(topic.Name).Set(topic.Log.PendingRecords);
+        }
+
     }
 }

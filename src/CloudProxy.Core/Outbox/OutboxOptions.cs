@@ -1,15 +1,37 @@
 namespace CloudProxy.Core.Outbox;
 
-/// <summary>Section <c>CloudProxy:Outbox</c>: the in-memory queue between ingress and publisher.</summary>
+/// <summary>When an ingress answers: once the envelope is in the file, or at once.</summary>
+public enum OutboxDurability
+{
+    /// <summary>An ingress answers 2xx once the envelope is written to its log file (default): a crash or kill loses nothing answered.</summary>
+    Durable = 0,
+
+    /// <summary>
+    /// An ingress answers as soon as the envelope is queued for the log writer: faster under load, but a crash
+    /// loses what the writer had not written yet (at most one group commit, a few milliseconds of traffic).
+    /// </summary>
+    Memory = 1,
+}
+
+/// <summary>Section <c>CloudProxy:Outbox</c>: each topic's log between ingress and publisher.</summary>
 public sealed class OutboxOptions
 {
     public const string Section = "CloudProxy:Outbox";
 
-    /// <summary>Most envelopes held in memory.</summary>
+    public OutboxDurability Durability { get; set; } = OutboxDurability.Durable;
+
+    /// <summary>
+    /// Accepted for ogre's <c>--pusher.queue_size</c> and polymur-gateway's <c>-incoming-queue-cap</c>, and no
+    /// longer bounds anything: accepted data lives in the logs on disk, bounded in bytes (<c>--spool-max-bytes</c>),
+    /// and memory holds at most <see cref="MaxBytes"/> of their heads.
+    /// </summary>
     public int Capacity { get; set; } = 100_000;
 
-    /// <summary>Most bytes held in memory.</summary>
-    public long MaxBytes { get; set; } = 256L * 1024 * 1024;
+    /// <summary>
+    /// Most bytes of the logs' heads kept in memory, so the publisher reads what was just written without going
+    /// to the file. A cache only: a backlog past it is read from the files, and the bound is the bytes held.
+    /// </summary>
+    public long MaxBytes { get; set; } = 32L * 1024 * 1024;
 
     /// <summary>
     /// Most envelopes per publish call. The pump takes what is waiting, so batches are small when it keeps up and
@@ -25,7 +47,7 @@ public sealed class OutboxOptions
     /// </summary>
     public double LingerMilliseconds { get; set; } = 5;
 
-    /// <summary>How long shutdown keeps publishing before it spools what is left.</summary>
+    /// <summary>How long shutdown keeps publishing what is waiting; the rest stays in the log for the next start.</summary>
     public double DrainTimeoutSeconds { get; set; } = 10;
 
     /// <summary>Longest wait between publish attempts while the transport is failing.</summary>

@@ -1,6 +1,8 @@
+using System.Collections.Concurrent;
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Metrics;
-using CloudProxy.Core.Spool;
+using CloudProxy.Core.Storage;
 using CloudProxy.Core.Transport;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,36 +11,32 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.Core.Outbox;
 
 /// <summary>
-/// The single reader of the outbox and the spool. Publishes memory first, then replays the spool when memory
-/// is empty. When the transport fails (it throws, or a broker refuses entries) the failed envelopes go to the
-/// spool and the pump backs off exponentially; while failing, the outbox spills new envelopes straight to disk.
-/// When a forwarder in this process defers envelopes (<see cref="IEnvelopePublisher.FailuresAreDeferrals"/>:
-/// its upstream is down or rate-limited) only those are spooled, everything else keeps flowing, and the spool
-/// is replayed with a back-off of its own. At shutdown it publishes what it can within the drain timeout and
-/// spools the rest, so a restart replays it.
+/// Reads each topic's outbox log in order and hands batches to the transport, one loop per topic, so one
+/// topic's stalled transport never holds up another's. A batch is committed (and its log space freed) only
+/// once the transport took it; what it did not take stays at the head and is offered again after an
+/// exponential back-off. Before a batch is handed on its end is marked in flight, so after a crash the
+/// envelopes that may have gone through already are counted as possible duplicates. At shutdown it keeps
+/// publishing for at most the drain timeout; what is left stays in the log for the next start.
 /// </summary>
 public sealed partial class OutboxPump : BackgroundService
 {
-    private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LingerStep = TimeSpan.FromMilliseconds(1);
 
     private readonly Outbox _outbox;
-    private readonly ISpool _spool;
     private readonly IEnvelopePublisher _publisher;
+    private readonly Quarantine _quarantine;
     private readonly CoreMetrics _metrics;
     private readonly OutboxOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<OutboxPump> _logger;
-    private List<Envelope> _held = [];
-    private TimeSpan _backoff = TimeSpan.Zero;
-    private TimeSpan _replayBackoff = TimeSpan.Zero;
-    private long _replayFailedAt;
+    private readonly ConcurrentDictionary<string, long> _failingSince = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _unreachableSince = new(StringComparer.Ordinal);
 
     public OutboxPump(
         Outbox outbox,
-        ISpool spool,
         IEnvelopePublisher publisher,
+        Quarantine quarantine,
         CoreMetrics metrics,
         IOptions<OutboxOptions> options,
         TimeProvider time,
@@ -46,8 +44,8 @@ public sealed partial class OutboxPump : BackgroundService
     {
         ArgumentNullException.ThrowIfNull(options);
         _outbox = outbox;
-        _spool = spool;
         _publisher = publisher;
+        _quarantine = quarantine;
         _metrics = metrics;
         _options = options.Value;
         _time = time;
@@ -55,286 +53,257 @@ public sealed partial class OutboxPump : BackgroundService
         _metrics.PublisherHealthy.Set(1);
     }
 
-    public bool Healthy => _backoff == TimeSpan.Zero;
+    /// <summary>True while no topic's publishing is failing.</summary>
+    public bool Healthy => _failingSince.IsEmpty;
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        await DrainAsync(cancellationToken);
-    }
+    /// <summary>Since when the longest-failing topic has been failing (ticks of <see cref="TimeProvider.GetUtcNow"/>), or null.</summary>
+    public long? FailingSinceTicks => _failingSince.IsEmpty ? null : _failingSince.Values.Min();
+
+    /// <summary>
+    /// Since when the transport itself could not be reached (the publisher threw: the sidecar or broker is down),
+    /// or null. Distinct from a forwarder holding a batch because its upstream is down, which the embedded
+    /// transport reports as entries not taken: that one is no reason to refuse traffic, since the outbox keeps it.
+    /// </summary>
+    public long? TransportFailingSinceTicks => _unreachableSince.IsEmpty ? null : _unreachableSince.Values.Min();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        using var drain = new CancellationTokenSource();
+        using var registration = stoppingToken.Register(() => drain.CancelAfter(TimeSpan.FromSeconds(_options.DrainTimeoutSeconds)));
+        var loops = new List<Task>();
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
+            await foreach (var topic in _outbox.Opened.ReadAllAsync(stoppingToken))
             {
-                var worked = await PumpOnceAsync(stoppingToken);
-                if (!Healthy)
-                {
-                    await Task.Delay(_backoff, _time, stoppingToken);
-                }
-                else if (!worked)
-                {
-                    await WaitForWorkAsync(stoppingToken);
-                }
+                loops.Add(Task.Run(() => RunAsync(topic, stoppingToken, drain.Token), CancellationToken.None));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutdown: DrainAsync takes over.
-        }
-    }
-
-    /// <summary>One step: held envelopes, else a memory batch, else a spool batch. False when idle.</summary>
-    private async Task<bool> PumpOnceAsync(CancellationToken cancellationToken)
-    {
-        var batch = await TakeLingeringBatchAsync(cancellationToken);
-        if (batch.Count > 0)
-        {
-            await PublishMemoryBatchAsync(batch, cancellationToken);
-            return true;
         }
 
-        if (_replayBackoff > TimeSpan.Zero && _time.GetElapsedTime(_replayFailedAt) < _replayBackoff)
-        {
-            // Deferred envelopes at the head of the spool: not again before their back-off has passed.
-            return false;
-        }
-
-        var spooled = _spool.ReadOldest(_options.BatchSize, out var corrupt);
-        if (corrupt > 0)
-        {
-            _metrics.Lost.WithLabels("spool_corrupt").Inc(corrupt);
-            Log.SpoolCorrupt(_logger, corrupt);
-        }
-
-        if (spooled.Count == 0)
-        {
-            return corrupt > 0;
-        }
-
-        var envelopes = spooled.Select(s => s.Envelope).ToList();
-        var (failed, _) = await PublishAsync(envelopes, cancellationToken);
-        var done = new List<long>(spooled.Count);
-        for (var i = 0; i < spooled.Count; i++)
-        {
-            if (!failed.Contains(i))
-            {
-                done.Add(spooled[i].Id);
-                _metrics.Replayed.WithLabels(spooled[i].Envelope.Topic).Inc();
-            }
-        }
-
-        _spool.Delete(done);
-        if (failed.Count > 0)
-        {
-            _replayBackoff = NextBackoff(_replayBackoff);
-            _replayFailedAt = _time.GetTimestamp();
-        }
-        else
-        {
-            _replayBackoff = TimeSpan.Zero;
-        }
-
-        return true;
-    }
-
-    /// <summary>
-    /// A batch short of <see cref="OutboxOptions.BatchSize"/> waits up to <see cref="OutboxOptions.LingerMilliseconds"/>
-    /// for company (Kafka's linger.ms): under load that turns many small publish calls into few large ones, each
-    /// of which costs both this process and the sidecar a fixed price; when idle it costs one envelope a few
-    /// milliseconds. It stops waiting as soon as enough envelopes are waiting to fill the batch.
-    /// </summary>
-    private async Task<List<Envelope>> TakeLingeringBatchAsync(CancellationToken cancellationToken)
-    {
-        var batch = TakeMemoryBatch();
-        if (batch.Count == 0 || batch.Count >= _options.BatchSize || _options.LingerMilliseconds <= 0)
-        {
-            return batch;
-        }
-
-        // Held, not local: if shutdown cancels the wait, DrainAsync still finds these envelopes.
-        _held = batch;
-        var started = _time.GetTimestamp();
-        var linger = TimeSpan.FromMilliseconds(_options.LingerMilliseconds);
-        while (_outbox.Count < _options.BatchSize - batch.Count && _time.GetElapsedTime(started) < linger)
-        {
-            await Task.Delay(LingerStep, _time, cancellationToken);
-        }
-
-        return TakeMemoryBatch();
-    }
-
-    private List<Envelope> TakeMemoryBatch()
-    {
-        var batch = _held;
-        _held = [];
-        _outbox.Drain(batch, Math.Max(_options.BatchSize, batch.Count));
-        return batch;
-    }
-
-    private async Task PublishMemoryBatchAsync(List<Envelope> batch, CancellationToken cancellationToken)
-    {
-        var (failed, transportFailed) = await PublishAsync(batch, cancellationToken);
-        if (failed.Count == 0)
-        {
-            return;
-        }
-
-        var rest = failed.Order().Select(i => batch[i]).ToList();
-        if (_spool.TryAppend(rest))
-        {
-            var reason = transportFailed ? "publish_failed" : "deferred";
-            foreach (var envelope in rest)
-            {
-                _metrics.Spooled.WithLabels(envelope.Topic, reason).Inc();
-            }
-        }
-        else
-        {
-            // The spool is full: keep them in memory and try first next time. Ingress refuses meanwhile.
-            _held = rest;
-        }
-    }
-
-    /// <summary>
-    /// Publishes per topic; returns the indexes (into <paramref name="batch"/>) that did not go through, and
-    /// whether the transport failed (it threw, or a broker refused entries) rather than a forwarder deferring them.
-    /// </summary>
-    private async Task<(HashSet<int> Failed, bool TransportFailed)> PublishAsync(List<Envelope> batch, CancellationToken cancellationToken)
-    {
-        var failed = new HashSet<int>();
-        var transportFailed = false;
-        foreach (var group in Enumerable.Range(0, batch.Count).GroupBy(i => batch[i].Topic, StringComparer.Ordinal))
-        {
-            var indexes = group.ToArray();
-            var envelopes = indexes.Select(i => batch[i]).ToArray();
-            try
-            {
-                var rejected = await _publisher.PublishAsync(group.Key, envelopes, cancellationToken);
-                foreach (var r in rejected)
-                {
-                    failed.Add(indexes[r]);
-                }
-
-                transportFailed |= rejected.Count > 0 && !_publisher.FailuresAreDeferrals;
-
-                _metrics.Published.WithLabels(group.Key).Inc(envelopes.Length - rejected.Count);
-                _metrics.PublishFailures.WithLabels(group.Key).Inc(rejected.Count);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                failed.UnionWith(indexes);
-                transportFailed = true;
-                _metrics.PublishFailures.WithLabels(group.Key).Inc(envelopes.Length);
-                Log.PublishFailed(_logger, group.Key, envelopes.Length, ex);
-            }
-            catch (OperationCanceledException)
-            {
-                failed.UnionWith(indexes);
-                transportFailed = true;
-            }
-        }
-
-        UpdateHealth(!transportFailed, cancellationToken);
-        return (failed, transportFailed);
-    }
-
-    private void UpdateHealth(bool succeeded, CancellationToken cancellationToken)
-    {
-        if (succeeded)
-        {
-            if (!Healthy)
-            {
-                Log.Recovered(_logger);
-            }
-
-            _backoff = TimeSpan.Zero;
-            _outbox.SpillToSpool = false;
-            _metrics.PublisherHealthy.Set(1);
-        }
-        else if (!cancellationToken.IsCancellationRequested)
-        {
-            _backoff = NextBackoff(_backoff);
-            _outbox.SpillToSpool = true;
-            _metrics.PublisherHealthy.Set(0);
-        }
-    }
-
-    private TimeSpan NextBackoff(TimeSpan current)
-    {
-        var max = TimeSpan.FromSeconds(_options.MaxBackoffSeconds);
-        return current == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(current.Ticks * 2, max.Ticks));
-    }
-
-    private async Task WaitForWorkAsync(CancellationToken stoppingToken)
-    {
-        // Wake on new envelopes, or after a short poll: ingress may have written to the spool directly.
-        using var poll = new CancellationTokenSource(IdlePoll, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, poll.Token);
-        try
-        {
-            await _outbox.WaitToReadAsync(linked.Token);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task DrainAsync(CancellationToken hostToken)
-    {
-        _outbox.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.DrainTimeoutSeconds), _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(hostToken, timeout.Token);
-        while (!linked.IsCancellationRequested)
-        {
-            var batch = TakeMemoryBatch();
-            if (batch.Count == 0)
-            {
-                break;
-            }
-
-            await PublishMemoryBatchAsync(batch, linked.Token);
-            if (!Healthy)
-            {
-                break;
-            }
-        }
-
-        var rest = TakeMemoryBatch();
-        while (rest.Count > 0)
-        {
-            if (!_spool.TryAppend(rest))
-            {
-                _metrics.Lost.WithLabels("spool_full_at_shutdown").Inc(rest.Count);
-                Log.LostAtShutdown(_logger, rest.Count);
-            }
-
-            rest = TakeMemoryBatch();
-        }
-
-        if (timeout.IsCancellationRequested)
+        await Task.WhenAll(loops);
+        if (drain.IsCancellationRequested && _outbox.Topics.Any(t => t.Log.HasUnread))
         {
             Log.DrainTimedOut(_logger, _options.DrainTimeoutSeconds);
         }
     }
 
+    /// <summary>One topic: until stopped and drained (or the drain timeout passes).</summary>
+    private async Task RunAsync(OutboxTopic topic, CancellationToken stop, CancellationToken abort)
+    {
+        var held = new HeldBatch();
+        var backoff = TimeSpan.Zero;
+        while (!abort.IsCancellationRequested)
+        {
+            try
+            {
+                if (held.Count == 0 && !await FillAsync(topic, held.Records, stop))
+                {
+                    return;
+                }
+
+                var unreachable = await PublishAsync(topic, held, abort);
+                if (unreachable)
+                {
+                    _unreachableSince.TryAdd(topic.Name, _time.GetUtcNow().UtcTicks);
+                }
+                else
+                {
+                    _unreachableSince.TryRemove(topic.Name, out _);
+                }
+
+                if (held.Count == 0)
+                {
+                    backoff = TimeSpan.Zero;
+                    MarkHealthy(topic.Name);
+                    continue;
+                }
+
+                backoff = backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(_options.MaxBackoffSeconds).Ticks));
+                MarkFailing(topic.Name);
+                await Task.Delay(backoff, _time, abort);
+            }
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits for records and takes a batch, lingering for company when it is short. False once stopped and drained.</summary>
+    private async Task<bool> FillAsync(OutboxTopic topic, List<LogRecord> held, CancellationToken stop)
+    {
+        var log = topic.Log;
+        while (!log.HasUnread)
+        {
+            if (stop.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            try
+            {
+                await log.WaitToReadAsync(stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // Stopping: drain what is there, then end.
+            }
+        }
+
+        if (_options.LingerMilliseconds > 0 && !stop.IsCancellationRequested && log.UnreadRecords < _options.BatchSize)
+        {
+            var started = _time.GetTimestamp();
+            var linger = TimeSpan.FromMilliseconds(_options.LingerMilliseconds);
+            while (log.UnreadRecords < _options.BatchSize && _time.GetElapsedTime(started) < linger && !stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(LingerStep, _time, stop);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                }
+            }
+        }
+
+        log.Read(held, _options.BatchSize);
+        return true;
+    }
+
+    /// <summary>
+    /// Offers what is not yet taken of <paramref name="held"/> to the transport, remembers what it took (so a
+    /// retry never publishes those again), and commits the records from the start that are all taken.
+    /// Returns whether the transport could not be reached at all.
+    /// </summary>
+    private async Task<bool> PublishAsync(OutboxTopic topic, HeldBatch held, CancellationToken cancellationToken)
+    {
+        held.Sync();
+        var envelopes = new List<Envelope>(held.Count);
+        var positions = new List<int>(held.Count);
+        for (var i = 0; i < held.Count; i++)
+        {
+            if (held.Taken[i])
+            {
+                continue;
+            }
+
+            if (held.Records[i].Envelope is { } envelope)
+            {
+                envelopes.Add(envelope);
+                positions.Add(i);
+            }
+            else
+            {
+                // Passed its CRC but does not decode (written by a newer version?): kept aside, never lost.
+                await _quarantine.KeepAsync(topic.Name, null, held.Records[i].Raw, "undecodable");
+                held.Taken[i] = true;
+            }
+        }
+
+        var unreachable = false;
+        if (envelopes.Count > 0)
+        {
+            topic.Log.MarkInFlight(held.Records[^1].End);
+            IReadOnlyList<int> failed = [];
+            try
+            {
+                failed = await _publisher.PublishAsync(topic.Name, envelopes, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                failed = [.. Enumerable.Range(0, envelopes.Count)];
+                unreachable = true;
+                if (!_failingSince.ContainsKey(topic.Name))
+                {
+                    Log.PublishFailed(_logger, topic.Name, envelopes.Count, ex);
+                }
+            }
+
+            var notTaken = new HashSet<int>(failed);
+            for (var j = 0; j < positions.Count; j++)
+            {
+                held.Taken[positions[j]] = !notTaken.Contains(j);
+            }
+
+            _metrics.Published.WithLabels(topic.Name).Inc(envelopes.Count - notTaken.Count);
+            _metrics.PublishFailures.WithLabels(topic.Name).Inc(notTaken.Count);
+        }
+
+        var done = held.TakenPrefix();
+        if (done > 0)
+        {
+            topic.Log.Commit(held.Records[done - 1].End, done);
+            held.RemoveFirst(done);
+        }
+
+        return unreachable;
+    }
+
+    private void MarkHealthy(string topic)
+    {
+        if (_failingSince.TryRemove(topic, out _))
+        {
+            Log.Recovered(_logger, topic);
+            if (_failingSince.IsEmpty)
+            {
+                _metrics.PublisherHealthy.Set(1);
+            }
+        }
+    }
+
+    private void MarkFailing(string topic)
+    {
+        _failingSince.TryAdd(topic, _time.GetUtcNow().UtcTicks);
+        _metrics.PublisherHealthy.Set(0);
+    }
+
+    /// <summary>The records a topic's loop is working on, and which of them the transport has taken.</summary>
+    private sealed class HeldBatch
+    {
+        public List<LogRecord> Records { get; } = [];
+
+        public List<bool> Taken { get; } = [];
+
+        public int Count => Records.Count;
+
+        /// <summary>Records just read are not taken yet.</summary>
+        public void Sync()
+        {
+            while (Taken.Count < Records.Count)
+            {
+                Taken.Add(false);
+            }
+        }
+
+        public int TakenPrefix()
+        {
+            var done = 0;
+            while (done < Records.Count && Taken[done])
+            {
+                done++;
+            }
+
+            return done;
+        }
+
+        public void RemoveFirst(int count)
+        {
+            Records.RemoveRange(0, count);
+            Taken.RemoveRange(0, count);
+        }
+    }
+
     private static partial class Log
     {
-        [LoggerMessage(EventId = LogEvents.PublishFailed, Level = LogLevel.Warning, Message = "Publishing {Count} envelopes to topic {Topic} failed; spooling and backing off")]
+        [LoggerMessage(EventId = LogEvents.PublishFailed, Level = LogLevel.Warning, Message = "Publishing {Count} envelopes of topic {Topic} failed; they stay in the log and are offered again with back-off")]
         public static partial void PublishFailed(ILogger logger, string topic, int count, Exception exception);
 
-        [LoggerMessage(EventId = LogEvents.PublisherRecovered, Level = LogLevel.Information, Message = "Publisher recovered; replaying the spool")]
-        public static partial void Recovered(ILogger logger);
+        [LoggerMessage(EventId = LogEvents.PublisherRecovered, Level = LogLevel.Information, Message = "Publishing topic {Topic} works again")]
+        public static partial void Recovered(ILogger logger, string topic);
 
-        [LoggerMessage(EventId = LogEvents.SpoolCorrupt, Level = LogLevel.Error, Message = "Deleted {Count} spool rows that could not be decoded")]
-        public static partial void SpoolCorrupt(ILogger logger, int count);
-
-        [LoggerMessage(EventId = LogEvents.DrainTimedOut, Level = LogLevel.Warning, Message = "Shutdown drain took longer than {Seconds}s; the rest was spooled")]
+        [LoggerMessage(EventId = LogEvents.DrainTimedOut, Level = LogLevel.Warning, Message = "Shutdown drain took longer than {Seconds}s; what is left stays in the log for the next start")]
         public static partial void DrainTimedOut(ILogger logger, double seconds);
-
-        [LoggerMessage(EventId = LogEvents.LostAtShutdown, Level = LogLevel.Critical, Message = "{Count} accepted envelopes lost at shutdown: the spool is full")]
-        public static partial void LostAtShutdown(ILogger logger, int count);
     }
 }

@@ -5,6 +5,6 @@ public sealed class StateOptions
 {
     public const string Section = "CloudProxy:State";
 
-    /// <summary>SQLite file of the embedded store; its folder is created.</summary>
-    public string Path { get; set; } = "data/state.db";
+    /// <summary>SQLite file of the embedded store; its folder is created. Empty (the default): <c>state.db</c> in the data directory.</summary>
+    public string Path { get; set; } = string.Empty;
 }

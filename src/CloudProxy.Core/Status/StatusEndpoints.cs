@@ -1,6 +1,8 @@
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Spool;
+using CloudProxy.Core.Storage;
 using CloudProxy.Core.Transport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,27 +13,102 @@ using Microsoft.Extensions.Options;
 
 namespace CloudProxy.Core.Status;
 
-/// <summary><c>/_status</c>, <c>/healthz</c> (alive) and <c>/readyz</c> (started, not stopping, able to accept).</summary>
+/// <summary>
+/// <c>/healthz</c> (the process is alive: liveness), <c>/readyz</c> (it can take traffic: readiness) and
+/// <c>/_status</c> (everything an operator asks first, with <c>"status":"degraded"</c> and the reasons).
+/// </summary>
 public static class StatusEndpoints
 {
     public static IEndpointRouteBuilder MapStatusEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", (IHostApplicationLifetime lifetime, OutboxPump pump, ISpool spool, IOptions<SpoolOptions> spoolOptions) =>
+        app.MapGet("/readyz", (HealthState health) =>
         {
-            if (!lifetime.ApplicationStarted.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
-            {
-                return Results.Text("not ready: starting or stopping", statusCode: StatusCodes.Status503ServiceUnavailable);
-            }
-
-            // A full spool while the publisher is failing means new data is refused: take us out of rotation.
-            var spoolFull = spoolOptions.Value.Enabled && spool.Bytes >= spoolOptions.Value.MaxBytes;
-            return !pump.Healthy && spoolFull
-                ? Results.Text("not ready: publisher failing and spool full", statusCode: StatusCodes.Status503ServiceUnavailable)
-                : Results.Text("ready");
+            var reasons = health.NotReadyReasons();
+            return reasons.Count == 0
+                ? Results.Json(new { status = "ready" })
+                : Results.Json(new { status = "not ready", reasons }, statusCode: StatusCodes.Status503ServiceUnavailable);
         });
         app.MapGet("/_status", (StatusReport report) => Results.Json(report.Build()));
         return app;
+    }
+}
+
+/// <summary>Section <c>CloudProxy:Health</c>: when <c>/readyz</c> takes the process out of rotation.</summary>
+public sealed class HealthOptions
+{
+    public const string Section = "CloudProxy:Health";
+
+    /// <summary>Not ready for this long after the last refused envelope (the spool is full or the disk failed).</summary>
+    public double RefusalWindowSeconds { get; set; } = 5;
+
+    /// <summary>Not ready once the transport (the Dapr sidecar or broker) has failed for this long; 0 never.</summary>
+    public double PublishFailureGraceSeconds { get; set; } = 30;
+
+    /// <summary>Not ready while the process's resident memory is above this share of the memory it may use (as Sentry Relay does at 95 %).</summary>
+    public double MaxMemoryShare { get; set; } = 0.95;
+}
+
+/// <summary>What <c>/readyz</c> and <c>/_status</c> judge health by.</summary>
+public sealed class HealthState(
+    IHostApplicationLifetime lifetime,
+    Outbox.Outbox outbox,
+    OutboxPump pump,
+    LogStore store,
+    IOptions<SpoolOptions> spool,
+    IOptions<HealthOptions> options,
+    TimeProvider time)
+{
+    private readonly HealthOptions _options = options.Value;
+    private readonly long _ingressBound = spool.Value.MaxBytes - (long)(spool.Value.MaxBytes * spool.Value.ReserveShare);
+
+    /// <summary>Why this process should not get traffic now; empty when it should.</summary>
+    public List<string> NotReadyReasons()
+    {
+        var reasons = new List<string>();
+        if (!lifetime.ApplicationStarted.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            reasons.Add("starting or stopping");
+        }
+
+        reasons.AddRange(Problems(forReadiness: true));
+        return reasons;
+    }
+
+    /// <summary>Problems worth an operator's attention; with <paramref name="forReadiness"/> only those that make the process unready.</summary>
+    public IEnumerable<string> Problems(bool forReadiness)
+    {
+        var now = time.GetUtcNow();
+        var refused = outbox.LastRefusalTicks;
+        if (refused > 0 && (now - new DateTimeOffset(refused, TimeSpan.Zero)).TotalSeconds < _options.RefusalWindowSeconds)
+        {
+            yield return "refusing new data: the spool is full or the disk failed (cloudproxy_core_envelopes_refused_total)";
+        }
+        else if (store.Disk.Used >= _ingressBound)
+        {
+            yield return $"the spool is full ({store.Disk.Used} of {_ingressBound} bytes for new data; --spool-max-bytes)";
+        }
+
+        if (pump.TransportFailingSinceTicks is { } since)
+        {
+            var seconds = (now - new DateTimeOffset(since, TimeSpan.Zero)).TotalSeconds;
+            if (!forReadiness || (_options.PublishFailureGraceSeconds > 0 && seconds >= _options.PublishFailureGraceSeconds))
+            {
+                yield return $"publishing has failed for {Math.Round(seconds)} s (the transport cannot be reached)";
+            }
+        }
+
+        var limit = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        var resident = Environment.WorkingSet;
+        if (limit > 0 && resident > _options.MaxMemoryShare * limit)
+        {
+            yield return $"memory at {resident} of {limit} bytes (over {_options.MaxMemoryShare:P0}; CloudProxy:Health:MaxMemoryShare)";
+        }
+
+        if (!forReadiness && pump.FailingSinceTicks is not null && pump.TransportFailingSinceTicks is null)
+        {
+            yield return "forwarding is held: a forwarder's upstream is down; accepted data waits on disk";
+        }
     }
 }
 
@@ -42,7 +119,10 @@ public sealed class StatusReport(
     IOptions<TransportOptions> transport,
     Outbox.Outbox outbox,
     OutboxPump pump,
-    ISpool spool,
+    Deferrals deferrals,
+    Quarantine quarantine,
+    LogStore store,
+    HealthState health,
     IEnumerable<IQueueDepth> queues,
     TimeProvider time)
 {
@@ -53,16 +133,20 @@ public sealed class StatusReport(
         var depths = new SortedDictionary<string, long>(StringComparer.Ordinal)
         {
             ["outbox"] = outbox.Count,
-            ["spool"] = spool.Count,
+            ["deferred"] = deferrals.Count,
+            ["spool"] = outbox.Count + deferrals.Count,
+            ["quarantine"] = quarantine.Count,
         };
         foreach (var queue in queues)
         {
             depths[queue.Name] = queue.Depth;
         }
 
+        var problems = health.Problems(forReadiness: false).ToArray();
         return new
         {
-            status = pump.Healthy ? "ok" : "degraded",
+            status = problems.Length == 0 ? "ok" : "degraded",
+            reasons = problems,
             version = build.Version,
             commit = build.Commit,
             build_time = build.BuildTime,
@@ -71,8 +155,16 @@ public sealed class StatusReport(
             transport = transport.Value.Kind.ToString().ToLowerInvariant(),
             publisher_healthy = pump.Healthy,
             queues = depths,
-            outbox_bytes = outbox.Bytes,
-            spool_bytes = spool.Bytes,
+            outbox_bytes = store.Memory.Used,
+            spool_bytes = store.Disk.Used,
+            spool_max_bytes = store.Disk.MaxBytes,
+            quarantine = new
+            {
+                count = quarantine.Count,
+                bytes = quarantine.Bytes,
+                recent = quarantine.Recent.Select(e => new { at = e.At, topic = e.Topic, kind = e.Kind, key = e.Key, reason = e.Reason, bytes = e.Bytes }),
+            },
+
             // ogre's /_status fields (sentry, issue 3): its dashboards read author, commit, datetime, status.
             author = "cloudproxy",
             datetime = build.BuildTime,

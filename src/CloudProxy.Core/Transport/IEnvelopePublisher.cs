@@ -3,23 +3,16 @@ using CloudProxy.Core.Envelopes;
 namespace CloudProxy.Core.Transport;
 
 /// <summary>
-/// Hands batches from the outbox to the broker. Embedded: straight to the in-process handler. Dapr: bulk
-/// publish through the sidecar.
+/// Hands batches from a topic's outbox log to the transport. Embedded: straight to the forwarder in this
+/// process (through <see cref="Delivery.DeliveryGate"/>). Dapr: bulk publish through the sidecar.
 /// </summary>
 public interface IEnvelopePublisher
 {
     /// <summary>
-    /// Publishes one batch, all for <paramref name="topic"/>. Returns the indexes of the entries that were
-    /// not accepted and must be tried again (empty when all went through). Throws when the broker could not
-    /// be reached at all; the caller then treats the whole batch as failed.
+    /// Publishes one batch, all for <paramref name="topic"/>. Returns the indexes of the entries that were not
+    /// taken and must be offered again (empty when all went through); the outbox keeps them, backs off and
+    /// offers them again. Throws when the transport could not be reached at all (the whole batch is kept).
+    /// What can never be published is the publisher's to quarantine; it then counts as taken.
     /// </summary>
     Task<IReadOnlyList<int>> PublishAsync(string topic, IReadOnlyList<Envelope> batch, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// How to read the indexes <see cref="PublishAsync"/> returns. False (a broker): the transport refused them,
-    /// so the outbox backs off and spills new envelopes to disk. True (the in-process transport): the transport
-    /// worked and a forwarder deferred them (its upstream is down or rate-limited), so only those are spooled
-    /// and replayed later while everything else keeps flowing.
-    /// </summary>
-    bool FailuresAreDeferrals => false;
 }

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Threading.Channels;
+using CloudProxy.Core.Logging;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,9 @@ namespace CloudProxy.Graphite.Forwarder;
 /// reconnect and exponential backoff, and a disk spool. While the destination is down (or the queue is full)
 /// blocks go to the spool; once it is back the spool is replayed at ReplayPointsPerSecond beside live
 /// traffic. When a connection fails, the block being written and the last ResendWindowBytes written are
-/// spooled again, because TCP cannot tell which of them carbon read.
+/// spooled again, because TCP cannot tell which of them carbon read. An offer completes only once its block
+/// is written to the socket or to the spool, so the forwarder never answers Success for points that a crash
+/// of this process could still lose.
 /// </summary>
 public sealed partial class GraphiteDestinationLink : IDisposable
 {
@@ -18,14 +21,19 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(100);
 
-    private readonly Channel<(ReadOnlyMemory<byte> Data, int Points)> _queue =
-        Channel.CreateUnbounded<(ReadOnlyMemory<byte>, int)>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+    private readonly Channel<Block> _queue =
+        Channel.CreateUnbounded<Block>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
     private readonly Queue<(ReadOnlyMemory<byte> Data, int Points)> _window = new();
     private readonly GraphiteForwarderOptions _options;
     private readonly GraphiteForwarderMetrics.Destination _metrics;
     private readonly GraphiteDestinationSpool _spool;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogThrottle _connectedLog;
+    private readonly LogThrottle _connectFailedLog;
+    private readonly LogThrottle _sendFailedLog;
+    private readonly LogThrottle _spoolFullLog;
+    private readonly LogThrottle _lostLog;
     private long _queuedPoints;
     private long _windowBytes;
     private volatile bool _down;
@@ -46,6 +54,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         _metrics = metrics.For(destination.Name);
         _time = time;
         _logger = logger;
+        _connectedLog = new LogThrottle(time);
+        _connectFailedLog = new LogThrottle(time);
+        _sendFailedLog = new LogThrottle(time);
+        _spoolFullLog = new LogThrottle(time);
+        _lostLog = new LogThrottle(time);
         var file = string.Concat(destination.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' ? c : '_')) + ".db";
         _spool = new GraphiteDestinationSpool(Path.Combine(options.SpoolDirectory, file), options.SpoolMaxBytes);
         _metrics.SpoolPoints.Set(_spool.Points);
@@ -63,12 +76,16 @@ public sealed partial class GraphiteDestinationLink : IDisposable
 
     public bool Connected => _socket is not null && !_down;
 
-    /// <summary>Takes a block of lines (memory queue, else spool). False only when both are full: the caller retries.</summary>
-    public bool Offer(ReadOnlyMemory<byte> data, int points)
+    /// <summary>
+    /// Takes a block of lines: queued for the connection, else spooled. Completes true once the block is written
+    /// to the socket or to the spool; false only when it is neither (the spool is full): the caller retries.
+    /// </summary>
+    public Task<bool> OfferAsync(ReadOnlyMemory<byte> data, int points)
     {
         if (!_down)
         {
-            if (Interlocked.Add(ref _queuedPoints, points) <= _options.QueuePoints && _queue.Writer.TryWrite((data, points)))
+            var block = new Block(data, points);
+            if (Interlocked.Add(ref _queuedPoints, points) <= _options.QueuePoints && _queue.Writer.TryWrite(block))
             {
                 // The loop has ended (shutdown: the outbox drains after the forwarder stopped): spool it now.
                 if (_closed)
@@ -76,13 +93,13 @@ public sealed partial class GraphiteDestinationLink : IDisposable
                     MoveQueueToSpool("shutdown");
                 }
 
-                return true;
+                return block.Done.Task;
             }
 
             Interlocked.Add(ref _queuedPoints, -points);
         }
 
-        return Spool(data.Span, points, _down ? "down" : "queue_full");
+        return Task.FromResult(Spool(data.Span, points, _down ? "down" : "queue_full"));
     }
 
     /// <summary>The connection loop; runs until <paramref name="stop"/>, then spools what is still queued.</summary>
@@ -115,11 +132,12 @@ public sealed partial class GraphiteDestinationLink : IDisposable
                     if (await SendAsync(block.Data, stop))
                     {
                         _metrics.Sent.Inc(block.Points);
-                        Remember(block);
+                        Remember((block.Data, block.Points));
+                        block.Done.TrySetResult(true);
                     }
                     else
                     {
-                        Spool(block.Data.Span, block.Points, "send_failed");
+                        block.Done.TrySetResult(Spool(block.Data.Span, block.Points, "send_failed"));
                         Fail();
                     }
 
@@ -217,7 +235,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         catch (Exception ex) when (ex is SocketException or OperationCanceledException && !stop.IsCancellationRequested)
         {
             socket.Dispose();
-            Log.ConnectFailed(_logger, Destination.Name, ex.Message);
+            if (_connectFailedLog.ShouldLog(out var failures))
+            {
+                Log.ConnectFailed(_logger, Destination.Name, failures, ex.Message);
+            }
+
             return false;
         }
 
@@ -227,7 +249,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         _backoff = FirstBackoff;
         _metrics.Connects.Inc();
         _metrics.Connected.Set(1);
-        Log.Connected(_logger, Destination.Name, _spool.Points);
+        if (_connectedLog.ShouldLog(out var connects))
+        {
+            Log.Connected(_logger, Destination.Name, connects, _spool.Points);
+        }
+
         _ = WatchAsync(socket, _connection);
         return true;
     }
@@ -278,7 +304,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException && !stop.IsCancellationRequested)
         {
-            Log.SendFailed(_logger, Destination.Name, ex.Message);
+            if (_sendFailedLog.ShouldLog(out var failures))
+            {
+                Log.SendFailed(_logger, Destination.Name, failures, ex.Message);
+            }
+
             return false;
         }
     }
@@ -330,11 +360,18 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         while (_queue.Reader.TryRead(out var block))
         {
             Interlocked.Add(ref _queuedPoints, -block.Points);
-            if (!Spool(block.Data.Span, block.Points, reason))
+            var spooled = Spool(block.Data.Span, block.Points, reason);
+            if (!spooled)
             {
+                // Not spooled: the offer answers false and the envelope stays with the outbox (or deferral log).
                 _metrics.Dropped(reason == "shutdown" ? "spool_full_at_shutdown" : "spool_full", block.Points);
-                Log.Lost(_logger, block.Points, Destination.Name);
+                if (_lostLog.ShouldLog(out var blocks))
+                {
+                    Log.Lost(_logger, blocks, block.Points, Destination.Name);
+                }
             }
+
+            block.Done.TrySetResult(spooled);
         }
     }
 
@@ -342,7 +379,11 @@ public sealed partial class GraphiteDestinationLink : IDisposable
     {
         if (!_spool.TryAppend(data, points))
         {
-            Log.SpoolFull(_logger, Destination.Name, points);
+            if (_spoolFullLog.ShouldLog(out var refused))
+            {
+                Log.SpoolFull(_logger, Destination.Name, refused, points);
+            }
+
             return false;
         }
 
@@ -351,24 +392,34 @@ public sealed partial class GraphiteDestinationLink : IDisposable
         return true;
     }
 
+    /// <summary>A block of lines waiting for the connection, and who waits for it to be written.</summary>
+    private sealed class Block(ReadOnlyMemory<byte> data, int points)
+    {
+        public ReadOnlyMemory<byte> Data { get; } = data;
+
+        public int Points { get; } = points;
+
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     private static partial class Log
     {
-        [LoggerMessage(EventId = GraphiteEventIds.Connected, Level = LogLevel.Information, Message = "Connected to carbon at {Destination}; {Spooled} spooled points to replay")]
-        public static partial void Connected(ILogger logger, string destination, long spooled);
+        [LoggerMessage(EventId = GraphiteEventIds.Connected, Level = LogLevel.Information, Message = "Connected to carbon at {Destination} ({Count} connection(s) since the last report); {Spooled} spooled points to replay")]
+        public static partial void Connected(ILogger logger, string destination, long count, long spooled);
 
-        [LoggerMessage(EventId = GraphiteEventIds.ConnectFailed, Level = LogLevel.Warning, Message = "Connecting to carbon at {Destination} failed, spooling meanwhile: {Error}")]
-        public static partial void ConnectFailed(ILogger logger, string destination, string error);
+        [LoggerMessage(EventId = GraphiteEventIds.ConnectFailed, Level = LogLevel.Warning, Message = "Connecting to carbon at {Destination} failed {Count} time(s) since the last report, spooling meanwhile: {Error}")]
+        public static partial void ConnectFailed(ILogger logger, string destination, long count, string error);
 
-        [LoggerMessage(EventId = GraphiteEventIds.SendFailed, Level = LogLevel.Warning, Message = "Writing to carbon at {Destination} failed; the unconfirmed points are spooled: {Error}")]
-        public static partial void SendFailed(ILogger logger, string destination, string error);
+        [LoggerMessage(EventId = GraphiteEventIds.SendFailed, Level = LogLevel.Warning, Message = "Writing to carbon at {Destination} failed {Count} time(s) since the last report; the unconfirmed points are spooled: {Error}")]
+        public static partial void SendFailed(ILogger logger, string destination, long count, string error);
 
-        [LoggerMessage(EventId = GraphiteEventIds.SpoolFull, Level = LogLevel.Error, Message = "Spool of {Destination} is full; {Points} points not taken")]
-        public static partial void SpoolFull(ILogger logger, string destination, int points);
+        [LoggerMessage(EventId = GraphiteEventIds.SpoolFull, Level = LogLevel.Error, Message = "Spool of {Destination} is full: {Count} block(s) not taken since the last report (the last: {Points} points)")]
+        public static partial void SpoolFull(ILogger logger, string destination, long count, int points);
 
         [LoggerMessage(EventId = GraphiteEventIds.SpoolOpened, Level = LogLevel.Information, Message = "Spool of {Destination} holds {Points} points to replay")]
         public static partial void SpoolOpened(ILogger logger, string destination, long points);
 
-        [LoggerMessage(EventId = GraphiteEventIds.LostAtShutdown, Level = LogLevel.Critical, Message = "{Points} queued points for {Destination} lost: the spool is full")]
-        public static partial void Lost(ILogger logger, int points, string destination);
+        [LoggerMessage(EventId = GraphiteEventIds.LostAtShutdown, Level = LogLevel.Critical, Message = "{Count} block(s) of queued points for {Destination} lost since the last report (the last: {Points} points): the spool is full")]
+        public static partial void Lost(ILogger logger, long count, int points, string destination);
     }
 }

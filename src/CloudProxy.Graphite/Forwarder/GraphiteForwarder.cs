@@ -1,4 +1,5 @@
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Transport;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Hosting;
@@ -11,8 +12,9 @@ namespace CloudProxy.Graphite.Forwarder;
 /// <summary>
 /// The <c>graphite-forwarder</c>: takes <c>graphite.lines</c> envelopes and hands their lines to each
 /// destination's link, all of them (broadcast) or per metric name by a carbon-compatible hash ring. An
-/// envelope is Success once every destination it routes to has it in memory or in its spool; Retry when a
-/// spool is full (a repeat is harmless: carbon keeps one value per timestamp); Drop for an unknown kind.
+/// envelope is Success once every destination it routes to has written it to carbon's socket or to its own
+/// spool (so a crash of this process cannot lose it); Retry when a spool is full (a repeat is harmless:
+/// carbon keeps one value per timestamp); Drop for an unknown kind.
 /// </summary>
 public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService, IDisposable
 {
@@ -24,6 +26,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
     private readonly int _replication;
     private readonly GraphiteForwarderMetrics _metrics;
     private readonly ILogger<GraphiteForwarder> _logger;
+    private readonly LogThrottle _unknownKindLog;
     private readonly CancellationTokenSource _stop = new();
     private Task[] _loops = [];
 
@@ -36,6 +39,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         Topic = options.Value.Topic;
         _metrics = metrics;
         _logger = logger;
+        _unknownKindLog = new LogThrottle(time);
         var destinations = o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!).ToArray();
         _links = [.. destinations.Select(d => new GraphiteDestinationLink(d, o, metrics, time, logger))];
         var distribution = GraphiteOptionsValidator.ParseDistribution(o.Distribution) ?? GraphiteDistribution.Broadcast;
@@ -59,10 +63,11 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
 
     public IReadOnlyList<GraphiteDestinationLink> Links => _links;
 
-    public ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
+    public async ValueTask HandleAsync(IReadOnlyList<Envelope> batch, DeliveryOutcome[] outcomes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(outcomes);
+        var routed = new List<(int Index, List<Task<bool>> Offers)>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
             var envelope = batch[i];
@@ -70,14 +75,34 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
             {
                 outcomes[i] = DeliveryOutcome.Drop;
                 _metrics.EnvelopesDropped.WithLabels("unknown_kind").Inc();
-                Log.UnknownKind(_logger, envelope.Kind, Topic);
+                if (_unknownKindLog.ShouldLog(out var dropped))
+                {
+                    Log.UnknownKind(_logger, dropped, envelope.Kind, Topic);
+                }
+
                 continue;
             }
 
-            outcomes[i] = _links.Length > 0 && Route(envelope.Payload) ? DeliveryOutcome.Success : DeliveryOutcome.Retry;
+            if (_links.Length == 0)
+            {
+                outcomes[i] = DeliveryOutcome.Unavailable;
+                continue;
+            }
+
+            // Offered to every link first, awaited after, so the links write the whole batch side by side.
+            routed.Add((i, Route(envelope.Payload)));
         }
 
-        return ValueTask.CompletedTask;
+        foreach (var (index, offers) in routed)
+        {
+            var all = true;
+            foreach (var offer in offers)
+            {
+                all &= await offer;
+            }
+
+            outcomes[index] = all ? DeliveryOutcome.Success : DeliveryOutcome.Retry;
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -107,29 +132,24 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         _stop.Dispose();
     }
 
-    private bool Route(ReadOnlyMemory<byte> payload)
+    /// <summary>Hands the lines to their links; the offers complete once each link has them written.</summary>
+    private List<Task<bool>> Route(ReadOnlyMemory<byte> payload)
     {
         var points = payload.Span.Count((byte)'\n');
         if (points == 0)
         {
-            return true;
+            return [];
         }
 
         if (_ring is null)
         {
-            var all = true;
-            foreach (var link in _links)
-            {
-                all &= link.Offer(payload, points);
-            }
-
-            return all;
+            return [.. _links.Select(link => link.OfferAsync(payload, points))];
         }
 
         return RouteByHash(payload.Span);
     }
 
-    private bool RouteByHash(ReadOnlySpan<byte> payload)
+    private List<Task<bool>> RouteByHash(ReadOnlySpan<byte> payload)
     {
         var buffers = new GraphitePooledBuffer?[_links.Length];
         var counts = new int[_links.Length];
@@ -152,16 +172,16 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
                 }
             }
 
-            var all = true;
+            var offers = new List<Task<bool>>(_links.Length);
             for (var node = 0; node < _links.Length; node++)
             {
                 if (buffers[node] is { } buffer)
                 {
-                    all &= _links[node].Offer(buffer.ToArray(), counts[node]);
+                    offers.Add(_links[node].OfferAsync(buffer.ToArray(), counts[node]));
                 }
             }
 
-            return all;
+            return offers;
         }
         finally
         {
@@ -174,8 +194,8 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = GraphiteEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: the Graphite forwarder reads only graphite.lines")]
-        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+        [LoggerMessage(EventId = GraphiteEventIds.UnknownKind, Level = LogLevel.Warning, Message = "Dropped {Count} envelope(s) since the last report, the last of kind {Kind} on topic {Topic}: the Graphite forwarder reads only graphite.lines")]
+        public static partial void UnknownKind(ILogger logger, long count, string kind, string topic);
 
         [LoggerMessage(EventId = GraphiteEventIds.NoDestinations, Level = LogLevel.Warning, Message = "The Graphite forwarder has no destinations (CloudProxy:Graphite:Forwarder:Destinations, -destinations); the gateway answers 503")]
         public static partial void NoDestinations(ILogger logger);

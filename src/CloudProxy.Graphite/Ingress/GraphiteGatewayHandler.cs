@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Graphite.Forwarder;
 using CloudProxy.Graphite.Keys;
@@ -28,6 +29,9 @@ public sealed partial class GraphiteGatewayHandler
     private readonly GraphiteForwarder? _forwarder;
     private readonly HashSet<IPAddress> _trusted;
     private readonly ILogger<GraphiteGatewayHandler> _logger;
+    private readonly LogThrottle _invalidKeyLog = new();
+    private readonly LogThrottle _batchRefusedLog = new();
+    private readonly LogThrottle _outboxFullLog = new();
 
     public GraphiteGatewayHandler(
         GraphiteKeyCache keys, GraphiteSubmitter submitter, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options,
@@ -76,10 +80,10 @@ public sealed partial class GraphiteGatewayHandler
         var (text, refusal) = await GraphiteBodyReader.ReadAsync(context, _options.MaxBodyBytes, _options.MaxDecompressedBytes);
         if (refusal is not null)
         {
-            if (_logger.IsEnabled(LogLevel.Information))
+            if (_logger.IsEnabled(LogLevel.Information) && _batchRefusedLog.ShouldLog(out var refused))
             {
 #pragma warning disable CA1873 // guarded by IsEnabled just above
-                Log.BatchRefused(_logger, ClientAddress(context), key.Name, refusal.Message);
+                Log.BatchRefused(_logger, refused, ClientAddress(context), key.Name, refusal.Message);
 #pragma warning restore CA1873
             }
 
@@ -100,9 +104,13 @@ public sealed partial class GraphiteGatewayHandler
                 return;
             }
 
-            if (_submitter.Submit(lines, result.Good, key.Name) == OutboxResult.Refused)
+            if (await _submitter.SubmitAsync(lines, result.Good, key.Name) == OutboxResult.Refused)
             {
-                Log.OutboxFull(_logger, result.Good);
+                if (_outboxFullLog.ShouldLog(out var refused))
+                {
+                    Log.OutboxFull(_logger, refused, result.Good);
+                }
+
                 context.Response.Headers.RetryAfter = RetryAfterSeconds;
                 await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "outbox_full", "Gateway Busy: the outbox and spool are full; retry later");
                 return;
@@ -164,10 +172,10 @@ public sealed partial class GraphiteGatewayHandler
 
     private Task InvalidKeyAsync(HttpContext context, string endpoint)
     {
-        if (_logger.IsEnabled(LogLevel.Information))
+        if (_logger.IsEnabled(LogLevel.Information) && _invalidKeyLog.ShouldLog(out var refused))
         {
 #pragma warning disable CA1873 // guarded by IsEnabled just above
-            Log.InvalidKey(_logger, ClientAddress(context), endpoint);
+            Log.InvalidKey(_logger, refused, ClientAddress(context), endpoint);
 #pragma warning restore CA1873
         }
 
@@ -197,16 +205,16 @@ public sealed partial class GraphiteGatewayHandler
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = GraphiteEventIds.InvalidKey, Level = LogLevel.Information, Message = "[client {Client}] presented an invalid key on /{Endpoint}")]
-        public static partial void InvalidKey(ILogger logger, string client, string endpoint);
+        [LoggerMessage(EventId = GraphiteEventIds.InvalidKey, Level = LogLevel.Information, Message = "{Count} request(s) with an invalid key since the last report (the last: [client {Client}] on /{Endpoint})")]
+        public static partial void InvalidKey(ILogger logger, long count, string client, string endpoint);
 
         [LoggerMessage(EventId = GraphiteEventIds.BatchReceived, Level = LogLevel.Debug, Message = "[client {Client}] batch from {Key}: {Good} points, {Bad} bad lines")]
         public static partial void BatchReceived(ILogger logger, string client, string key, int good, int bad);
 
-        [LoggerMessage(EventId = GraphiteEventIds.BatchRefused, Level = LogLevel.Information, Message = "[client {Client}] batch from {Key} refused: {Reason}")]
-        public static partial void BatchRefused(ILogger logger, string client, string key, string reason);
+        [LoggerMessage(EventId = GraphiteEventIds.BatchRefused, Level = LogLevel.Information, Message = "{Count} batch(es) refused since the last report (the last: [client {Client}] from {Key}: {Reason})")]
+        public static partial void BatchRefused(ILogger logger, long count, string client, string key, string reason);
 
-        [LoggerMessage(EventId = GraphiteEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Outbox refused {Points} Graphite points (memory and spool full); answered 503")]
-        public static partial void OutboxFull(ILogger logger, int points);
+        [LoggerMessage(EventId = GraphiteEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Refused {Count} Graphite batch(es) with 503 since the last report: outbox and spool are full (the last had {Points} points)")]
+        public static partial void OutboxFull(ILogger logger, long count, int points);
     }
 }

@@ -1,5 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
+using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Hosting;
@@ -9,7 +11,9 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.Graphite.Ingress;
 
 /// <summary>
-/// carbon's plaintext line protocol on its own TCP port (default 2003) for agents that speak only that. Each
+/// carbon's plaintext line protocol on its own TCP port for agents that speak only that. Off unless
+/// <c>CloudProxy:Graphite:Gateway:PlaintextAddress</c> names an address (carbon's is 127.0.0.1:2003, which a
+/// carbon-cache on the same box already owns; polymur-gateway never had this listener). Each
 /// read's complete lines are validated and enqueued as one envelope under the key name <c>_plaintext</c>.
 /// When the outbox refuses, the connection stops being read until it accepts: TCP pushes back on the agent
 /// instead of anything being dropped.
@@ -24,6 +28,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private readonly GraphiteIngressMetrics _metrics;
     private readonly GraphiteGatewayOptions _options;
     private readonly ILogger<GraphitePlaintextListener> _logger;
+    private readonly LogThrottle _connectionFailedLog = new();
     private TcpListener? _listener;
 
     public GraphitePlaintextListener(GraphiteSubmitter submitter, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, ILogger<GraphitePlaintextListener> logger)
@@ -46,7 +51,17 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
         }
 
         _listener = new TcpListener(GraphiteOptionsValidator.ParseEndPoint(_options.PlaintextAddress)!);
-        _listener.Start();
+        try
+        {
+            _listener.Start();
+        }
+        catch (SocketException ex)
+        {
+            _listener.Dispose();
+            _listener = null;
+            throw new ListenerBindException(GraphiteOptions.Section + ":Gateway:PlaintextAddress", _options.PlaintextAddress, ex);
+        }
+
         var bound = (IPEndPoint)_listener.LocalEndpoint;
         Port = bound.Port;
         Log.Listening(_logger, bound.Address, Port);
@@ -57,6 +72,13 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     {
         _listener?.Stop();
         await base.StopAsync(cancellationToken);
+    }
+
+    /// <summary>Also when the host never got to stop it (another listener failed to start).</summary>
+    public override void Dispose()
+    {
+        _listener?.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -103,7 +125,11 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
                 await SubmitAsync(pending, lines, final: false, stoppingToken);
                 if (pending.Length > MaxPendingBytes)
                 {
-                    Log.ConnectionFailed(_logger, socket.RemoteEndPoint?.ToString() ?? "?", $"a line longer than {MaxPendingBytes} bytes");
+                    if (_connectionFailedLog.ShouldLog(out var closed))
+                    {
+                        Log.ConnectionFailed(_logger, closed, socket.RemoteEndPoint?.ToString() ?? "?", $"a line longer than {MaxPendingBytes} bytes");
+                    }
+
                     return;
                 }
             }
@@ -116,7 +142,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private async Task SubmitAsync(GraphitePooledBuffer pending, GraphitePooledBuffer lines, bool final, CancellationToken stoppingToken)
     {
         var result = _submitter.Validate(pending.WrittenSpan, KeyName, default, lines, final);
-        while (_submitter.Submit(lines, result.Good, KeyName) == OutboxResult.Refused)
+        while (await _submitter.SubmitAsync(lines, result.Good, KeyName) == OutboxResult.Refused)
         {
             _metrics.Refusal("outbox_full");
             await Task.Delay(200, stoppingToken);
@@ -138,7 +164,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
         [LoggerMessage(EventId = GraphiteEventIds.PlaintextListening, Level = LogLevel.Information, Message = "Graphite plaintext listener on {Address}:{Port}")]
         public static partial void Listening(ILogger logger, IPAddress address, int port);
 
-        [LoggerMessage(EventId = GraphiteEventIds.PlaintextConnectionFailed, Level = LogLevel.Warning, Message = "Closed plaintext connection from {Peer}: {Reason}")]
-        public static partial void ConnectionFailed(ILogger logger, string peer, string reason);
+        [LoggerMessage(EventId = GraphiteEventIds.PlaintextConnectionFailed, Level = LogLevel.Warning, Message = "Closed {Count} plaintext connection(s) since the last report (the last from {Peer}: {Reason})")]
+        public static partial void ConnectionFailed(ILogger logger, long count, string peer, string reason);
     }
 }

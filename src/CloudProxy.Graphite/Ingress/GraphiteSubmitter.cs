@@ -31,8 +31,8 @@ public sealed class GraphiteSubmitter(
         return GraphiteBatchWriter.Write(text, prefix, Rules(), output, badLines.For(key), final);
     }
 
-    /// <summary>Enqueues the validated lines; Refused means memory and spool are full (answer 503).</summary>
-    public OutboxResult Submit(GraphitePooledBuffer lines, int points, string key)
+    /// <summary>Enqueues the validated lines, completing once they are durable; Refused means the spool is full (answer 503).</summary>
+    public async ValueTask<OutboxResult> SubmitAsync(GraphitePooledBuffer lines, int points, string key)
     {
         ArgumentNullException.ThrowIfNull(lines);
         if (points == 0)
@@ -41,7 +41,7 @@ public sealed class GraphiteSubmitter(
         }
 
         var activity = Activity.Current;
-        var result = outbox.TryEnqueue(new Envelope
+        var result = await outbox.EnqueueAsync(new Envelope
         {
             Topic = _topic,
             Kind = GraphiteForwarder.LinesKind,

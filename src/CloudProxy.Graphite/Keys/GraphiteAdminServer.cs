@@ -18,10 +18,16 @@ namespace CloudProxy.Graphite.Keys;
 /// configured it does not start at all.
 /// </summary>
 public sealed partial class GraphiteAdminServer(
-    GraphiteKeyStore store, GraphiteKeyCache cache, GraphiteBadLineLog badLines, IOptions<GraphiteOptions> options, ILogger<GraphiteAdminServer> logger)
+    GraphiteKeyStore store, GraphiteKeyCache cache, GraphiteBadLineLog badLines, IOptions<GraphiteOptions> options, ILoggerFactory loggers)
     : SideListener
 {
     private readonly GraphiteGatewayOptions _options = options.Value.Gateway;
+    private readonly ILogger _logger = loggers.CreateLogger<GraphiteAdminServer>();
+
+    protected override string ListenSetting => GraphiteOptions.Section + ":Gateway:AdminAddress";
+
+    protected override string ListenAddress => _options.AdminAddress;
+
     protected override WebApplication? Build()
     {
         if (string.IsNullOrEmpty(_options.AdminAddress))
@@ -31,12 +37,12 @@ public sealed partial class GraphiteAdminServer(
 
         if (string.IsNullOrEmpty(_options.AdminToken))
         {
-            Log.Disabled(logger);
+            Log.Disabled(_logger);
             return null;
         }
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        ShareHostLogging(builder, loggers);
         var endPoint = GraphiteOptionsValidator.ParseEndPoint(_options.AdminAddress)!;
         builder.WebHost.ConfigureKestrel(k => k.Listen(endPoint));
         var app = builder.Build();
@@ -44,7 +50,7 @@ public sealed partial class GraphiteAdminServer(
         return app;
     }
 
-    protected override void OnStarted(Uri address) => Log.Listening(logger, address);
+    protected override void OnStarted(Uri address) => Log.Listening(_logger, address);
 
     private void Map(WebApplication app)
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using CloudProxy.Core.Logging;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,7 @@ public sealed partial class ProxyQueryMonitor(
 
     private readonly ProxyBackpressureOptions _options = options.Value.Backpressure;
     private readonly Dictionary<string, double> _allowances = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, LogThrottle> _queryFailedLogs = new(StringComparer.Ordinal);
 
     public static string NameOf(BackpressureQueryOptions query, int index) => string.IsNullOrWhiteSpace(query?.Name) ? $"q{index}" : query.Name;
 
@@ -155,7 +157,11 @@ public sealed partial class ProxyQueryMonitor(
 
         metrics.QueryErrors.WithLabels(name, reason).Inc();
         metrics.QueryFiring.WithLabels(name).Set(0);
-        Log.QueryFailed(logger, name, reason, error);
+        if (_queryFailedLogs.GetOrAdd(name, _ => new LogThrottle(time)).ShouldLog(out var failures))
+        {
+            Log.QueryFailed(logger, name, reason, failures, error);
+        }
+
         return new Verdict(false, true);
     }
 
@@ -258,8 +264,8 @@ public sealed partial class ProxyQueryMonitor(
     private static partial class Log
     {
         [LoggerMessage(EventId = ReverseProxyEventIds.QueryFailed, Level = LogLevel.Warning,
-            Message = "Backpressure query {Query} failed ({Reason}); the window walks to its fail-safe value")]
-        public static partial void QueryFailed(ILogger logger, string query, string reason, Exception? exception);
+            Message = "Backpressure query {Query} failed ({Reason}) {Count} time(s) since the last report; the window walks to its fail-safe value")]
+        public static partial void QueryFailed(ILogger logger, string query, string reason, long count, Exception? exception);
 
         [LoggerMessage(EventId = ReverseProxyEventIds.QueriesValidated, Level = LogLevel.Information, Message = "{Count} backpressure queries checked by {How}")]
         public static partial void QueriesValidated(ILogger logger, int count, string how);

@@ -1,3 +1,4 @@
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.State;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.Extensions.Logging;
@@ -14,6 +15,7 @@ public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions
 {
     // The memory store hands back the same byte[] for every hit on an entry: decode it once, not per hit.
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], ProxyCachedResponse> _decoded = [];
+    private readonly LogThrottle _storeFailedLog = new(time);
     private long _skipUntilTimestamp;
 
     public IStateStore Inner => store;
@@ -75,7 +77,11 @@ public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions
             metrics.CacheStoreErrors.WithLabels(operation).Inc();
             var backoff = (long)(options.OutageBackoffSeconds * time.TimestampFrequency);
             Volatile.Write(ref _skipUntilTimestamp, time.GetTimestamp() + backoff);
-            Log.StoreFailed(logger, operation, options.OutageBackoffSeconds, ex);
+            if (_storeFailedLog.ShouldLog(out var failures))
+            {
+                Log.StoreFailed(logger, operation, failures, options.OutageBackoffSeconds, ex);
+            }
+
             return null;
         }
     }
@@ -83,7 +89,7 @@ public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions
     private static partial class Log
     {
         [LoggerMessage(EventId = ReverseProxyEventIds.CacheStoreFailed, Level = LogLevel.Warning,
-            Message = "Cache store {Operation} failed; passing requests through for {BackoffSeconds} s")]
-        public static partial void StoreFailed(ILogger logger, string operation, double backoffSeconds, Exception exception);
+            Message = "Cache store {Operation} failed ({Count} outage(s) since the last report); passing requests through for {BackoffSeconds} s")]
+        public static partial void StoreFailed(ILogger logger, string operation, long count, double backoffSeconds, Exception exception);
     }
 }

@@ -27,6 +27,11 @@ public sealed partial class ReverseProxyServer(
     IHostEnvironment environment, ILoggerFactory loggerFactory) : SideListener
 {
     private readonly ILogger _logger = loggerFactory.CreateLogger<ReverseProxyServer>();
+
+    protected override string ListenSetting => ReverseProxyOptions.Section + ":Listen";
+
+    protected override string ListenAddress => options.Value.Listen;
+
     protected override WebApplication? Build()
     {
         var o = options.Value;
@@ -67,8 +72,7 @@ public sealed partial class ReverseProxyServer(
             builder.Configuration.AddJsonFile(Path.GetFullPath(o.ConfigFile), optional: false, reloadOnChange: true);
         }
 
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggerFactory);
+        ShareHostLogging(builder, loggerFactory);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(endpoint));
         foreach (var shared in SharedServices)
         {

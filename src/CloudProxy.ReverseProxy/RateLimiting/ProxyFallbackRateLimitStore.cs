@@ -1,3 +1,4 @@
+using CloudProxy.Core.Logging;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.Extensions.Logging;
 
@@ -12,6 +13,7 @@ public sealed partial class ProxyFallbackRateLimitStore(
     IProxyRateLimitStore shared, IProxyRateLimitStore local, ProxyCacheOptions timing, ProxyMetrics metrics, TimeProvider time,
     ILogger<ProxyFallbackRateLimitStore> logger) : IProxyRateLimitStore
 {
+    private readonly LogThrottle _sharedStoreFailedLog = new(time);
     private long _skipUntilTimestamp;
 
     public async ValueTask<ProxyRateLimitDecision> TryAcquireAsync(string partition, ProxyRateLimit limit, CancellationToken cancellationToken)
@@ -27,7 +29,11 @@ public sealed partial class ProxyFallbackRateLimitStore(
             {
                 metrics.RateLimitStoreErrors.Inc();
                 Volatile.Write(ref _skipUntilTimestamp, time.GetTimestamp() + (long)(timing.OutageBackoffSeconds * time.TimestampFrequency));
-                Log.SharedStoreFailed(logger, timing.OutageBackoffSeconds, ex);
+                if (_sharedStoreFailedLog.ShouldLog(out var failures))
+                {
+                    Log.SharedStoreFailed(logger, failures, timing.OutageBackoffSeconds, ex);
+                }
+
             }
         }
 
@@ -37,7 +43,7 @@ public sealed partial class ProxyFallbackRateLimitStore(
     private static partial class Log
     {
         [LoggerMessage(EventId = ReverseProxyEventIds.SharedRateLimitStoreFailed, Level = LogLevel.Warning,
-            Message = "Shared rate-limit store failed; this replica limits alone for {BackoffSeconds} s")]
-        public static partial void SharedStoreFailed(ILogger logger, double backoffSeconds, Exception exception);
+            Message = "Shared rate-limit store failed ({Count} outage(s) since the last report); this replica limits alone for {BackoffSeconds} s")]
+        public static partial void SharedStoreFailed(ILogger logger, long count, double backoffSeconds, Exception exception);
     }
 }

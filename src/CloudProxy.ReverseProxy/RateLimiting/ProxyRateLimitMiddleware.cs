@@ -1,4 +1,5 @@
 using System.Globalization;
+using CloudProxy.Core.Logging;
 using CloudProxy.ReverseProxy.Hosting;
 using CloudProxy.ReverseProxy.Observability;
 using Microsoft.AspNetCore.Http;
@@ -21,6 +22,7 @@ public sealed partial class ProxyRateLimitMiddleware(
     IOptions<ReverseProxyOptions> options, ILogger<ProxyRateLimitMiddleware> logger)
 {
     private readonly ReverseProxyOptions _options = options.Value;
+    private readonly LogThrottle _storeFailedLog = new();
 
     public async Task InvokeAsync(HttpContext context)
     {
@@ -44,7 +46,11 @@ public sealed partial class ProxyRateLimitMiddleware(
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
             {
                 metrics.RateLimitStoreErrors.Inc();
-                Log.StoreFailed(logger, ex);
+                if (_storeFailedLog.ShouldLog(out var failures))
+                {
+                    Log.StoreFailed(logger, failures, ex);
+                }
+
                 decision = null;
             }
 
@@ -72,7 +78,7 @@ public sealed partial class ProxyRateLimitMiddleware(
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = ReverseProxyEventIds.RateLimitStoreFailed, Level = LogLevel.Warning, Message = "Rate-limit store failed; request let through")]
-        public static partial void StoreFailed(ILogger logger, Exception exception);
+        [LoggerMessage(EventId = ReverseProxyEventIds.RateLimitStoreFailed, Level = LogLevel.Warning, Message = "Rate-limit store failed {Count} time(s) since the last report; those requests were let through")]
+        public static partial void StoreFailed(ILogger logger, long count, Exception exception);
     }
 }

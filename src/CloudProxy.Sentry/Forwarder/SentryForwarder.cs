@@ -1,6 +1,7 @@
 using System.Globalization;
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
-using CloudProxy.Core.Outbox;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using CloudProxy.Sentry.Protocol;
@@ -14,20 +15,24 @@ namespace CloudProxy.Sentry.Forwarder;
 /// The <c>sentry-forwarder</c>: delivers every envelope of a batch to every upstream, concurrently within each
 /// upstream's AIMD limit. An envelope is Success once each upstream accepted it or refused it for good (4xx:
 /// dropped and counted). When some upstreams took it and others must be tried again, a copy naming only
-/// those others is put back in the outbox, so a retry never re-sends to an upstream that already has it; only
-/// if the outbox refuses that copy is the whole envelope retried, and the duplicates it will cause are counted.
+/// those others goes to the topic's durable deferral log, so a retry never re-sends to an upstream that
+/// already has it; only if the deferral log refuses that copy is the whole envelope retried, and the
+/// duplicates it will cause are counted. When no upstream answered at all, the envelope is Unavailable
+/// (Core keeps a wholly unavailable batch where it is); when a rate limit holds it back, Retry.
 /// </summary>
 public sealed partial class SentryForwarder : IEnvelopeHandler
 {
     private readonly IReadOnlyList<SentryUpstreamClient> _upstreams;
-    private readonly IOutbox _outbox;
+    private readonly IDeferrals _deferrals;
     private readonly SentryForwarderMetrics _metrics;
     private readonly ILogger<SentryForwarder> _logger;
+    private readonly LogThrottle _unknownKindLog;
+    private readonly LogThrottle _requeueFailedLog;
 
     public SentryForwarder(
         IOptions<SentryOptions> options,
         IHttpClientFactory clients,
-        IOutbox outbox,
+        IDeferrals deferrals,
         SentryRateLimitTable limits,
         SentryForwarderMetrics metrics,
         CollectorRegistry registry,
@@ -39,9 +44,11 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         Topic = options.Value.Topic;
         var forwarder = options.Value.Forwarder;
         _upstreams = [.. SentryUpstream.Resolve(forwarder, []).Select(u => new SentryUpstreamClient(u, forwarder, clients, limits, metrics, time, logger))];
-        _outbox = outbox;
+        _deferrals = deferrals;
         _metrics = metrics;
         _logger = logger;
+        _unknownKindLog = new LogThrottle(time);
+        _requeueFailedLog = new LogThrottle(time);
         registry.AddBeforeCollectCallback(() =>
         {
             // Computed at scrape time: limits expire on their own, with no event to update a gauge.
@@ -80,18 +87,22 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         if (_upstreams.Count == 0)
         {
             // Accepted earlier with another configuration (a spool replayed after a restart): keep it.
-            return DeliveryOutcome.Retry;
+            return DeliveryOutcome.Unavailable;
         }
 
         if (!envelope.Kind.StartsWith("sentry.", StringComparison.Ordinal))
         {
             _metrics.UnknownKind.Inc();
-            Log.UnknownKind(_logger, envelope.Kind, Topic);
+            if (_unknownKindLog.ShouldLog(out var dropped))
+            {
+                Log.UnknownKind(_logger, dropped, envelope.Kind, Topic);
+            }
+
             return DeliveryOutcome.Drop;
         }
 
         var targets = Targets(envelope);
-        var results = new Task<bool>[targets.Count];
+        var results = new Task<SentrySendResult>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
             results[i] = targets[i].SendAsync(envelope, cancellationToken);
@@ -101,7 +112,7 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         var pending = new List<SentryUpstreamClient>();
         for (var i = 0; i < targets.Count; i++)
         {
-            if (!done[i])
+            if (done[i] != SentrySendResult.Done)
             {
                 pending.Add(targets[i]);
             }
@@ -114,7 +125,7 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
 
         if (pending.Count == targets.Count)
         {
-            return DeliveryOutcome.Retry;
+            return Array.TrueForAll(done, d => d == SentrySendResult.Failed) ? DeliveryOutcome.Unavailable : DeliveryOutcome.Retry;
         }
 
         var copy = new Envelope
@@ -131,7 +142,7 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
             },
             Payload = envelope.Payload,
         };
-        if (_outbox.TryEnqueue(copy) != OutboxResult.Refused)
+        if (await _deferrals.DeferAsync(copy))
         {
             _metrics.Requeued.Inc();
             return DeliveryOutcome.Success;
@@ -143,7 +154,11 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
             _metrics.Duplicate(target.Upstream.Name);
         }
 
-        Log.RequeueFailed(_logger, pending.Count);
+        if (_requeueFailedLog.ShouldLog(out var whole))
+        {
+            Log.RequeueFailed(_logger, whole, pending.Count);
+        }
+
         return DeliveryOutcome.Retry;
     }
 
@@ -168,10 +183,10 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped an envelope of kind {Kind} on topic {Topic}: not a Sentry payload")]
-        public static partial void UnknownKind(ILogger logger, string kind, string topic);
+        [LoggerMessage(EventId = SentryEventIds.UnknownKind, Level = LogLevel.Error, Message = "Dropped {Count} envelope(s) since the last report, the last of kind {Kind} on topic {Topic}: not a Sentry payload")]
+        public static partial void UnknownKind(ILogger logger, long count, string kind, string topic);
 
-        [LoggerMessage(EventId = SentryEventIds.RequeueFailed, Level = LogLevel.Warning, Message = "Could not requeue an envelope for {Count} pending upstreams (outbox full); retrying it whole, duplicates counted")]
-        public static partial void RequeueFailed(ILogger logger, int count);
+        [LoggerMessage(EventId = SentryEventIds.RequeueFailed, Level = LogLevel.Warning, Message = "Could not defer {Count} envelope(s) since the last report for their pending upstreams (the last for {Pending}; spool full); retrying them whole, duplicates counted")]
+        public static partial void RequeueFailed(ILogger logger, long count, int pending);
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Sentry.Protocol;
 using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
@@ -10,8 +11,9 @@ namespace CloudProxy.Sentry.Forwarder;
 /// <summary>
 /// Sends to one upstream through its IHttpClientFactory client (timeouts, retries with jitter on transport
 /// errors and 5xx, circuit breaker), within its AIMD limit. Learns the upstream's rate limits from every
-/// answer and sends nothing a limit covers until it expires. Returns true when the envelope is done for
-/// this upstream (accepted, or refused for good and counted), false when it must be tried again.
+/// answer and sends nothing a limit covers until it expires. Says whether the envelope is done for this
+/// upstream (accepted, or refused for good and counted), held back by a rate limit, or failed (the upstream
+/// did not answer, or answered 5xx): both of the latter are tried again later.
 /// </summary>
 public sealed partial class SentryUpstreamClient
 {
@@ -20,6 +22,9 @@ public sealed partial class SentryUpstreamClient
     private readonly SentryForwarderMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogThrottle _failingLog;
+    private readonly LogThrottle _rejectedLog;
+    private readonly LogThrottle _rateLimitedLog;
     private long _pausedUntilTicks;
 
     public SentryUpstreamClient(
@@ -41,6 +46,9 @@ public sealed partial class SentryUpstreamClient
         _metrics = metrics;
         _time = time;
         _logger = logger;
+        _failingLog = new LogThrottle(time);
+        _rejectedLog = new LogThrottle(time);
+        _rateLimitedLog = new LogThrottle(time);
         Limiter = new SentryAimdLimiter(options.InitialConcurrency, options.MinConcurrency, options.MaxConcurrency, options.LatencyRiseFactor, time);
     }
 
@@ -48,7 +56,7 @@ public sealed partial class SentryUpstreamClient
 
     public SentryAimdLimiter Limiter { get; }
 
-    public async Task<bool> SendAsync(Envelope envelope, CancellationToken cancellationToken)
+    public async Task<SentrySendResult> SendAsync(Envelope envelope, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var name = Upstream.Name;
@@ -60,7 +68,7 @@ public sealed partial class SentryUpstreamClient
         {
             // Obey the upstream: nothing is sent before its limit expires; the envelope waits in the queue.
             _metrics.Outcome(name, SentryUpstreamOutcome.Deferred);
-            return false;
+            return SentrySendResult.Limited;
         }
 
         await Limiter.AcquireAsync(cancellationToken);
@@ -80,7 +88,7 @@ public sealed partial class SentryUpstreamClient
             {
                 succeeded = true;
                 _metrics.Outcome(name, SentryUpstreamOutcome.Delivered);
-                return true;
+                return SentrySendResult.Done;
             }
 
             _metrics.OgreFailed.Inc();
@@ -88,14 +96,14 @@ public sealed partial class SentryUpstreamClient
             {
                 overloaded = true;
                 _metrics.Outcome(name, SentryUpstreamOutcome.RateLimited);
-                if (_logger.IsEnabled(LogLevel.Information))
+                if (_logger.IsEnabled(LogLevel.Information) && _rateLimitedLog.ShouldLog(out var limited))
                 {
                     var retryAfter = response.Headers.RetryAfter?.ToString();
                     var announced = HeaderOf(response, "X-Sentry-Rate-Limits");
-                    Log.RateLimited(_logger, name, retryAfter, announced);
+                    Log.RateLimited(_logger, name, limited, retryAfter, announced);
                 }
 
-                return false;
+                return SentrySendResult.Limited;
             }
 
             if (status >= 500 || status == 408)
@@ -108,25 +116,21 @@ public sealed partial class SentryUpstreamClient
                 }
 
                 _metrics.Outcome(name, SentryUpstreamOutcome.ServerError);
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    var detail = $"HTTP {status}";
-                    Log.Failed(_logger, name, detail);
-                }
+                Failing(name, status, null);
 
-                return false;
+                return SentrySendResult.Failed;
             }
 
             // 400, 413 and the other 4xx: this upstream will never take it. Dropped, counted, not resent.
             _metrics.Outcome(name, SentryUpstreamOutcome.Rejected);
             _metrics.Dropped(name, status);
-            if (_logger.IsEnabled(LogLevel.Warning))
+            if (_logger.IsEnabled(LogLevel.Warning) && _rejectedLog.ShouldLog(out var rejected))
             {
                 var eventId = envelope.Headers.GetValueOrDefault(SentryEnvelopeHeaders.EventId);
-                Log.Rejected(_logger, name, status, eventId);
+                Log.Rejected(_logger, name, rejected, status, eventId);
             }
 
-            return true;
+            return SentrySendResult.Done;
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutRejectedException or BrokenCircuitException
             || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -134,17 +138,35 @@ public sealed partial class SentryUpstreamClient
             overloaded = ex is TimeoutRejectedException;
             _metrics.OgreFailed.Inc();
             _metrics.Outcome(name, SentryUpstreamOutcome.TransportError);
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                var detail = ex.GetType().Name + ": " + ex.Message;
-                Log.Failed(_logger, name, detail);
-            }
+            Failing(name, null, ex);
 
-            return false;
+            return SentrySendResult.Failed;
         }
         finally
         {
             Limiter.Release(succeeded, overloaded, _time.GetElapsedTime(started));
+        }
+    }
+
+    /// <summary>A send that will be tried again: each one at Debug, and a Warning once per interval with the count.</summary>
+    private void Failing(string name, int? status, Exception? ex)
+    {
+        var debug = _logger.IsEnabled(LogLevel.Debug);
+        var report = _failingLog.ShouldLog(out var failures);
+        if (!debug && !report)
+        {
+            return;
+        }
+
+        var detail = ex is null ? $"HTTP {status}" : ex.GetType().Name + ": " + ex.Message;
+        if (debug)
+        {
+            Log.Failed(_logger, name, detail);
+        }
+
+        if (report)
+        {
+            Log.Failing(_logger, name, failures, detail);
         }
     }
 
@@ -169,13 +191,29 @@ public sealed partial class SentryUpstreamClient
 
     private static partial class Log
     {
-        [LoggerMessage(EventId = SentryEventIds.UpstreamRateLimited, Level = LogLevel.Information, Message = "Upstream {Upstream} answered 429 (Retry-After {RetryAfter}, X-Sentry-Rate-Limits {Limits}); holding matching envelopes until it expires")]
-        public static partial void RateLimited(ILogger logger, string upstream, string? retryAfter, string? limits);
+        [LoggerMessage(EventId = SentryEventIds.UpstreamRateLimited, Level = LogLevel.Information, Message = "Upstream {Upstream} answered 429 {Count} time(s) since the last report (the last: Retry-After {RetryAfter}, X-Sentry-Rate-Limits {Limits}); holding matching envelopes until it expires")]
+        public static partial void RateLimited(ILogger logger, string upstream, long count, string? retryAfter, string? limits);
 
-        [LoggerMessage(EventId = SentryEventIds.UpstreamRejected, Level = LogLevel.Warning, Message = "Upstream {Upstream} refused event {EventId} for good with HTTP {Status}; dropped and counted")]
-        public static partial void Rejected(ILogger logger, string upstream, int status, string? eventId);
+        [LoggerMessage(EventId = SentryEventIds.UpstreamRejected, Level = LogLevel.Warning, Message = "Upstream {Upstream} refused {Count} event(s) for good since the last report (the last: {EventId} with HTTP {Status}); dropped and counted")]
+        public static partial void Rejected(ILogger logger, string upstream, long count, int status, string? eventId);
+
+        [LoggerMessage(EventId = SentryEventIds.UpstreamFailing, Level = LogLevel.Warning, Message = "Sending to upstream {Upstream} failed {Count} time(s) since the last report (the last: {Detail}); the envelopes are kept and retried")]
+        public static partial void Failing(ILogger logger, string upstream, long count, string detail);
 
         [LoggerMessage(EventId = SentryEventIds.UpstreamFailed, Level = LogLevel.Debug, Message = "Sending to upstream {Upstream} failed ({Detail}); will retry")]
         public static partial void Failed(ILogger logger, string upstream, string detail);
     }
+}
+
+/// <summary>What became of one envelope at one upstream.</summary>
+public enum SentrySendResult
+{
+    /// <summary>Accepted, or refused for good (4xx, counted): nothing more to do at this upstream.</summary>
+    Done = 0,
+
+    /// <summary>Held back by a rate limit the upstream announced (or a 429): try it again once the limit ends.</summary>
+    Limited = 1,
+
+    /// <summary>The upstream did not answer, or answered 5xx/408: try again later.</summary>
+    Failed = 2,
 }

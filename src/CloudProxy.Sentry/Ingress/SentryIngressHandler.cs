@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Sentry.Forwarder;
 using CloudProxy.Sentry.Protocol;
@@ -28,6 +29,7 @@ public sealed partial class SentryIngressHandler
     private readonly string _topic;
     private readonly SentryAdmission _admission;
     private readonly bool _noUpstream;
+    private readonly LogThrottle _outboxFullLog;
 
     public SentryIngressHandler(
         IOutbox outbox,
@@ -46,6 +48,7 @@ public sealed partial class SentryIngressHandler
         _metrics = metrics;
         _limits = limits;
         _time = time;
+        _outboxFullLog = new LogThrottle(time);
         _logger = logger;
         _options = options.Value.Ingress;
         _topic = options.Value.Topic;
@@ -184,10 +187,14 @@ public sealed partial class SentryIngressHandler
             ? endpoint is SentryIngressEndpoint.Store or SentryIngressEndpoint.Security or SentryIngressEndpoint.Minidump ? Guid.NewGuid().ToString("N") : null
             : SentryPayloadReader.Normalize(eventId);
         var envelope = BuildEnvelope(context, endpoint, auth, project, eventId, categories, body);
-        if (_outbox.TryEnqueue(envelope) == OutboxResult.Refused)
+        if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
             _metrics.OgreFailedPutToQueue.Inc();
-            Log.OutboxFull(_logger, body.Length);
+            if (_outboxFullLog.ShouldLog(out var refusedCount))
+            {
+                Log.OutboxFull(_logger, refusedCount, body.Length);
+            }
+
             await Refuse(context, endpoint, SentryRefusal.OutboxFull, "outbox and spool are full; retry later");
             return;
         }
@@ -290,7 +297,7 @@ public sealed partial class SentryIngressHandler
         [LoggerMessage(EventId = SentryEventIds.Refused, Level = LogLevel.Debug, Message = "Refused a Sentry request ({Reason}): {Detail}")]
         public static partial void Refused(ILogger logger, string reason, string detail);
 
-        [LoggerMessage(EventId = SentryEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Outbox refused a Sentry payload of {Bytes} bytes (memory and spool full); answered 503")]
-        public static partial void OutboxFull(ILogger logger, int bytes);
+        [LoggerMessage(EventId = SentryEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Refused {Count} Sentry payload(s) with 503 since the last report: outbox and spool are full (the last: {Bytes} bytes)")]
+        public static partial void OutboxFull(ILogger logger, long count, int bytes);
     }
 }

@@ -1,3 +1,4 @@
+using CloudProxy.Core.Logging;
 using CloudProxy.Sentry.Forwarder;
 using CloudProxy.Sentry.Protocol;
 using Microsoft.AspNetCore.Http;
@@ -38,6 +39,7 @@ public sealed partial class SentryPassthrough
     private readonly SentryAdmission _admission;
     private readonly SentryPassthroughMode _mode;
     private readonly ILogger<SentryPassthrough> _logger;
+    private readonly LogThrottle _failedLog = new();
 
     public SentryPassthrough(IOptions<SentryOptions> options, IHttpClientFactory clients, SentryReplies replies, SentryIngressMetrics metrics,
         SentryAdmission admission, ILogger<SentryPassthrough> logger)
@@ -131,7 +133,11 @@ public sealed partial class SentryPassthrough
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
-            Log.Failed(_logger, _upstream.Name, ex.Message);
+            if (_failedLog.ShouldLog(out var failures))
+            {
+                Log.Failed(_logger, failures, _upstream.Name, ex.Message);
+            }
+
             if (!context.Response.HasStarted)
             {
                 context.Response.StatusCode = StatusCodes.Status502BadGateway;
@@ -206,7 +212,7 @@ public sealed partial class SentryPassthrough
         [LoggerMessage(EventId = SentryEventIds.PassthroughRefused, Level = LogLevel.Debug, Message = "Refused a Sentry pass-through request ({Reason}): {Detail}")]
         public static partial void Refused(ILogger logger, string reason, string detail);
 
-        [LoggerMessage(EventId = SentryEventIds.PassthroughFailed, Level = LogLevel.Warning, Message = "Pass-through request to upstream {Upstream} failed: {Detail}")]
-        public static partial void Failed(ILogger logger, string upstream, string detail);
+        [LoggerMessage(EventId = SentryEventIds.PassthroughFailed, Level = LogLevel.Warning, Message = "{Count} pass-through request(s) to upstream {Upstream} failed since the last report (answered 502): {Detail}")]
+        public static partial void Failed(ILogger logger, long count, string upstream, string detail);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
 using CloudProxy.StatsD.Forwarder;
 using CloudProxy.StatsD.Protocol;
@@ -28,6 +29,7 @@ public sealed partial class StatsDIngressHandler
     private readonly StatsDIngressMetrics _metrics;
     private readonly StatsDSampler _sampler;
     private readonly TimeProvider _time;
+    private readonly LogThrottle _outboxFullLog;
     private readonly ILogger<StatsDIngressHandler> _logger;
     private readonly string _topic;
     private readonly int _maxBodyBytes;
@@ -53,6 +55,7 @@ public sealed partial class StatsDIngressHandler
         _metrics = metrics;
         _sampler = sampler;
         _time = time;
+        _outboxFullLog = new LogThrottle(time);
         _logger = logger;
         _topic = o.Topic;
         _maxBodyBytes = (int)Math.Min(o.Ingress.MaxBodyBytes, int.MaxValue);
@@ -296,9 +299,13 @@ public sealed partial class StatsDIngressHandler
             Payload = lines.ToArray(),
         };
 
-        if (_outbox.TryEnqueue(envelope) == OutboxResult.Refused)
+        if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
-            Log.OutboxFull(_logger, lines.LineCount);
+            if (_outboxFullLog.ShouldLog(out var refused))
+            {
+                Log.OutboxFull(_logger, refused, lines.LineCount);
+            }
+
             await _replies.RefuseAsync(context, endpoint, StatsDRefusal.OutboxFull, "Outbox and spool are full; retry later");
             return;
         }
@@ -325,7 +332,7 @@ public sealed partial class StatsDIngressHandler
         [LoggerMessage(EventId = StatsDEventIds.Refused, Level = LogLevel.Debug, Message = "Refused a StatsD request ({Reason}): {Detail}")]
         public static partial void Refused(ILogger logger, string reason, string detail);
 
-        [LoggerMessage(EventId = StatsDEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Outbox refused {Lines} StatsD lines (memory and spool full); answered 503")]
-        public static partial void OutboxFull(ILogger logger, int lines);
+        [LoggerMessage(EventId = StatsDEventIds.OutboxFull, Level = LogLevel.Warning, Message = "Refused {Count} StatsD request(s) with 503 since the last report: outbox and spool are full (the last had {Lines} lines)")]
+        public static partial void OutboxFull(ILogger logger, long count, int lines);
     }
 }

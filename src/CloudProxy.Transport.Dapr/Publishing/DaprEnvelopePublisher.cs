@@ -1,6 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
+using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Telemetry;
 using CloudProxy.Core.Transport;
 using Google.Protobuf;
@@ -29,6 +32,16 @@ internal enum BulkPublishApi
 /// <c>application/octet-stream</c>, which daprd wraps in a CloudEvent as <c>data_base64</c>: the bytes reach
 /// the subscriber unchanged. Batches go out with bulk publish when enabled, stepping down to the alpha RPC
 /// and then to single publishes when the sidecar answers Unimplemented (remembered for the process).
+/// <para>
+/// daprd answers a bulk publish in which the component failed any entry with <c>Internal</c> and an EMPTY
+/// response (dapr/dapr pkg/api/grpc/grpc.go bulkPublishEvent), so it never says which entry failed: such a
+/// request is published again entry by entry with <c>PublishEvent</c>, and only the entries that fail alone
+/// are offered again later. An entry that fails while others in the same call go through is entry-specific
+/// (too large for the broker, unserialisable): after <see cref="MaxEntryStrikes"/> such failures, or at once
+/// for a code that can never change (InvalidArgument, ResourceExhausted, OutOfRange), it is quarantined.
+/// When every entry fails alike the broker or the configuration is at fault: nothing is quarantined, the
+/// outbox keeps everything and backs off.
+/// </para>
 /// </summary>
 public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
 {
@@ -38,12 +51,21 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
     private const int EntryOverheadBytes = 64;
     private const int MaxLinks = 128;
 
+    /// <summary>Entry-specific failures (others in the same call went through) before an entry is quarantined.</summary>
+    internal const int MaxEntryStrikes = 3;
+
+    // CloudEvent attributes daprd adds around data_base64 (id, source, type, topic, pubsubname, traceparent…).
+    private const int CloudEventOverheadBytes = 1024;
+
     private readonly DaprSidecarChannel _sidecar;
     private readonly TransportOptions _transport;
     private readonly DaprTransportOptions _options;
     private readonly DaprMetrics _metrics;
+    private readonly CoreMetrics _coreMetrics;
+    private readonly Quarantine _quarantine;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly ConditionalWeakTable<Envelope, StrongBox<int>> _strikes = [];
     private int _bulkApi;
 
     public DaprEnvelopePublisher(
@@ -51,6 +73,8 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
         IOptions<TransportOptions> transport,
         IOptions<DaprTransportOptions> options,
         DaprMetrics metrics,
+        CoreMetrics coreMetrics,
+        Quarantine quarantine,
         TimeProvider time,
         ILogger<DaprEnvelopePublisher> logger)
     {
@@ -60,6 +84,8 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
         _transport = transport.Value;
         _options = options.Value;
         _metrics = metrics ?? throw new ArgumentNullException(nameof(metrics));
+        _coreMetrics = coreMetrics ?? throw new ArgumentNullException(nameof(coreMetrics));
+        _quarantine = quarantine ?? throw new ArgumentNullException(nameof(quarantine));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
     }
@@ -84,6 +110,19 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
 
         var failed = new List<int>();
         var progress = new Progress();
+        if (_options.MaxMessageBytes > 0)
+        {
+            // What can never fit the broker is kept aside now, not offered to it forever.
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (((lengths[i] + 2L) / 3 * 4) + CloudEventOverheadBytes > _options.MaxMessageBytes)
+                {
+                    progress.Quarantined.Add(i);
+                    await QuarantineAsync(topic, batch[i], "too_large_for_broker");
+                }
+            }
+        }
+
         if (_transport.BulkPublish)
         {
             await PublishBulkAsync(topic, batch, lengths, failed, progress, cancellationToken);
@@ -91,7 +130,7 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
 
         if (progress.Next < batch.Count)
         {
-            await PublishSinglyAsync(topic, batch, failed, progress, cancellationToken);
+            await PublishSinglyAsync(topic, batch, failed, progress, batch.Count, cancellationToken);
         }
 
         return failed;
@@ -108,8 +147,30 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
                 return;
             }
 
+            while (progress.Next < lengths.Length && progress.Quarantined.Contains(progress.Next))
+            {
+                progress.Next++;
+            }
+
+            if (progress.Next >= lengths.Length)
+            {
+                return;
+            }
+
             var start = progress.Next;
-            var end = ChunkEnd(lengths, start, _options.BulkPublishMaxBytes);
+            var end = ChunkEnd(lengths, start, _options.BulkPublishMaxBytes, progress.Quarantined);
+            if (end - start == 1 && lengths[start] + EntryOverheadBytes > _options.BulkPublishMaxBytes)
+            {
+                // Larger than a bulk request may be: alone, so that whatever the sidecar says concerns it only.
+                await PublishSinglyAsync(topic, batch, failed, progress, end, cancellationToken);
+                if (progress.Next < end)
+                {
+                    return;
+                }
+
+                continue;
+            }
+
             var request = new BulkPublishEnvelopes(_transport.PubSubName, topic, batch, lengths, start, end);
 
             // BulkPublishEventAlpha1 is obsolete in the protos, yet the only bulk RPC of runtimes before BulkPublishEvent.
@@ -144,22 +205,48 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             catch (RpcException ex)
             {
                 // daprd answers a bulk publish in which any entry failed with an error status and no failed
-                // entries at all, so the whole request is offered again (at-least-once: some may be duplicates).
+                // entries at all: the request is published again entry by entry, to find which fail.
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Status.Detail);
                 progress.Reached = true;
                 _metrics.PublishErrors.WithLabels(ex.StatusCode.ToString()).Inc();
-                Log.PublishRefused(_logger, "bulk", topic, end - start, ex.StatusCode, ex.Status.Detail);
-                MarkFailed(failed, start, end, "bulk");
-                progress.Next = end;
+                if (end - start == 1)
+                {
+                    // A request of one entry: what the sidecar said concerns that entry alone.
+                    await SettleRefusedAsync(topic, batch, failed, [(start, ex.StatusCode)], published: 0);
+                    progress.Next = end;
+                    continue;
+                }
+
+                _metrics.BulkSplits.Inc();
+                Log.BulkRefusedPublishingSingly(_logger, topic, end - start, ex.StatusCode, ex.Status.Detail);
+                await PublishSinglyAsync(topic, batch, failed, progress, end, cancellationToken, afterBulkRefusal: true);
+                if (progress.Next < end)
+                {
+                    return;
+                }
             }
         }
     }
 
+    /// <summary>
+    /// Publishes entries from <c>progress.Next</c> up to <paramref name="end"/> one by one. After a bulk request
+    /// daprd refused (<paramref name="afterBulkRefusal"/>), each entry that goes through may have been published
+    /// by that request already (daprd publishes a bulk entry by entry and does not say which failed): counted as a
+    /// possible duplicate.
+    /// </summary>
     private async Task PublishSinglyAsync(
-        string topic, IReadOnlyList<Envelope> batch, List<int> failed, Progress progress, CancellationToken cancellationToken)
+        string topic, IReadOnlyList<Envelope> batch, List<int> failed, Progress progress, int end, CancellationToken cancellationToken, bool afterBulkRefusal = false)
     {
-        for (var i = progress.Next; i < batch.Count; i++)
+        var refused = new List<(int Index, StatusCode Code)>();
+        var published = 0;
+        for (var i = progress.Next; i < end; i++)
         {
+            if (progress.Quarantined.Contains(i))
+            {
+                progress.Next = i + 1;
+                continue;
+            }
+
             var request = new Autogen.PublishEventRequest
             {
                 PubsubName = _transport.PubSubName,
@@ -176,13 +263,19 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
                 await _sidecar.Client.PublishEventAsync(request, CreateCallOptions(activity, batch[i], cancellationToken));
                 progress.Reached = true;
                 progress.Next = i + 1;
+                published++;
                 _metrics.PublishEnvelopes.WithLabels("single", "published").Inc();
+                if (afterBulkRefusal)
+                {
+                    _coreMetrics.Duplicates.WithLabels(topic, "bulk_refused").Inc();
+                }
             }
             catch (RpcException ex) when (IsUnreachable(ex.StatusCode))
             {
                 activity?.SetStatus(ActivityStatusCode.Error, ex.Status.Detail);
                 progress.Next = i;
-                OnUnreachable(ex, progress, "single", failed, batch.Count);
+                await SettleRefusedAsync(topic, batch, failed, refused, published);
+                OnUnreachable(ex, progress, "single", failed, end);
                 return;
             }
             catch (RpcException ex)
@@ -192,10 +285,46 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
                 progress.Next = i + 1;
                 _metrics.PublishErrors.WithLabels(ex.StatusCode.ToString()).Inc();
                 Log.PublishRefused(_logger, "single", topic, 1, ex.StatusCode, ex.Status.Detail);
-                MarkFailed(failed, i, i + 1, "single");
+                refused.Add((i, ex.StatusCode));
             }
         }
+
+        await SettleRefusedAsync(topic, batch, failed, refused, published);
     }
+
+    /// <summary>
+    /// Entries the sidecar refused one by one. The fault is the entry's own when others of the same call went
+    /// through, or when a request of that entry alone was too large (ResourceExhausted): then a code that can
+    /// never change quarantines it at once and any other after a few strikes. Otherwise (none went through) the
+    /// broker or the configuration is at fault, and all are offered again later.
+    /// </summary>
+    private async Task SettleRefusedAsync(string topic, IReadOnlyList<Envelope> batch, List<int> failed, List<(int Index, StatusCode Code)> refused, int published)
+    {
+        foreach (var (index, code) in refused)
+        {
+            var own = published > 0 || code == StatusCode.ResourceExhausted;
+            if (own && (IsPermanent(code) || Strike(batch[index]) >= MaxEntryStrikes))
+            {
+                await QuarantineAsync(topic, batch[index], "refused_" + code.ToString().ToLowerInvariant());
+                continue;
+            }
+
+            failed.Add(index);
+            _metrics.PublishEnvelopes.WithLabels("single", "failed").Inc();
+        }
+    }
+
+    private int Strike(Envelope envelope) => Interlocked.Increment(ref _strikes.GetValue(envelope, _ => new StrongBox<int>()).Value);
+
+    private async Task QuarantineAsync(string topic, Envelope envelope, string reason)
+    {
+        _metrics.PublishEnvelopes.WithLabels("single", "quarantined").Inc();
+        await _quarantine.KeepAsync(topic, envelope, default, reason);
+    }
+
+    /// <summary>Codes daprd gives for what is wrong with the request itself, which sending it again cannot change.</summary>
+    private static bool IsPermanent(StatusCode code) =>
+        code is StatusCode.InvalidArgument or StatusCode.ResourceExhausted or StatusCode.OutOfRange;
 
     /// <summary>Nothing reached the sidecar: throw so the caller spools the batch. Otherwise fail the rest.</summary>
     private void OnUnreachable(RpcException ex, Progress progress, string mode, List<int> failed, int count)
@@ -308,11 +437,12 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
             && ActivityContext.TryParse(envelope.TraceParent, envelope.TraceState, isRemote: true, out context);
     }
 
-    private static int ChunkEnd(int[] lengths, int start, int maxBytes)
+    /// <summary>Where a bulk request starting at <paramref name="start"/> ends: within the byte limit, before any quarantined entry.</summary>
+    private static int ChunkEnd(int[] lengths, int start, int maxBytes, HashSet<int> quarantined)
     {
         var end = start + 1;
         long bytes = lengths[start] + EntryOverheadBytes;
-        while (end < lengths.Length && bytes + lengths[end] + EntryOverheadBytes <= maxBytes)
+        while (end < lengths.Length && !quarantined.Contains(end) && bytes + lengths[end] + EntryOverheadBytes <= maxBytes)
         {
             bytes += lengths[end] + EntryOverheadBytes;
             end++;
@@ -332,6 +462,9 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
 
         /// <summary>The sidecar answered at least once during this batch.</summary>
         public bool Reached { get; set; }
+
+        /// <summary>Entries kept aside before publishing (they count as taken).</summary>
+        public HashSet<int> Quarantined { get; } = [];
     }
 
     private static partial class Log
@@ -339,6 +472,10 @@ public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
         [LoggerMessage(DaprLogEvents.PublishRefused, LogLevel.Warning,
             "Dapr {Mode} publish of {Count} envelope(s) to topic {Topic} refused: {Code} {Detail}")]
         public static partial void PublishRefused(ILogger logger, string mode, string topic, int count, StatusCode code, string detail);
+
+        [LoggerMessage(DaprLogEvents.BulkRefusedPublishingSingly, LogLevel.Warning,
+            "Dapr bulk publish of {Count} envelopes to topic {Topic} refused ({Code} {Detail}); daprd does not say which entry failed, publishing them one by one")]
+        public static partial void BulkRefusedPublishingSingly(ILogger logger, string topic, int count, StatusCode code, string detail);
 
         [LoggerMessage(DaprLogEvents.BulkPublishDowngraded, LogLevel.Warning,
             "The Dapr sidecar does not implement bulk publish API {From}; using {To} from now on")]

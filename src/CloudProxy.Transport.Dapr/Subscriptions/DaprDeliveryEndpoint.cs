@@ -2,7 +2,7 @@ using System.Buffers;
 using System.Collections.Frozen;
 using System.IO.Pipelines;
 using System.Text.Json;
-using CloudProxy.Core.Embedded;
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Transport;
@@ -22,43 +22,27 @@ internal sealed partial class DaprDeliveryEndpoint
 {
     public const string TopicRoutePrefix = "/dapr/topics/";
 
-    private readonly FrozenDictionary<string, IEnvelopeHandler> _handlers;
+    private readonly DeliveryGate _gate;
     private readonly string[] _topics;
     private readonly TransportOptions _transport;
     private readonly DaprTransportOptions _options;
     private readonly DaprMetrics _metrics;
-    private readonly CoreMetrics _coreMetrics;
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
 
     public DaprDeliveryEndpoint(
-        IEnumerable<IEnvelopeHandler> handlers,
+        DeliveryGate gate,
         IOptions<TransportOptions> transport,
         IOptions<DaprTransportOptions> options,
         DaprMetrics metrics,
-        CoreMetrics coreMetrics,
-        ILogger<DaprDeliveryEndpoint> logger,
-        TimeProvider time)
+        ILogger<DaprDeliveryEndpoint> logger)
     {
-        ArgumentNullException.ThrowIfNull(handlers);
-        var byTopic = new Dictionary<string, IEnvelopeHandler>(StringComparer.Ordinal);
-        foreach (var handler in handlers)
-        {
-            if (!byTopic.TryAdd(handler.Topic, handler))
-            {
-                throw new InvalidOperationException(
-                    $"Two envelope handlers subscribe to topic '{handler.Topic}'; Dapr delivers a topic to one route, so give each handler its own topic.");
-            }
-        }
-
-        _handlers = byTopic.ToFrozenDictionary(StringComparer.Ordinal);
-        _topics = [.. byTopic.Keys.Order(StringComparer.Ordinal)];
+        ArgumentNullException.ThrowIfNull(gate);
+        _gate = gate;
+        _topics = [.. gate.Topics];
         _transport = transport.Value;
         _options = options.Value;
         _metrics = metrics;
-        _coreMetrics = coreMetrics;
         _logger = logger;
-        _time = time;
     }
 
     public static string RouteFor(string topic) => TopicRoutePrefix + Uri.EscapeDataString(topic);
@@ -97,7 +81,7 @@ internal sealed partial class DaprDeliveryEndpoint
     public async Task HandleAsync(HttpContext context)
     {
         var topic = context.Request.RouteValues["topic"] as string ?? string.Empty;
-        if (!_handlers.TryGetValue(topic, out var handler))
+        if (!_gate.Handles(topic))
         {
             // 404 is the one status daprd treats as "drop" for single and bulk deliveries alike.
             await RefuseAsync(context, StatusCodes.Status404NotFound, "unknown_topic", $"no handler subscribes to topic '{topic}'");
@@ -138,12 +122,12 @@ internal sealed partial class DaprDeliveryEndpoint
             reader.AdvanceTo(body.Buffer.End);
         }
 
-        var (outcomes, reasons) = await DispatchAsync(handler, topic, delivery, context.RequestAborted);
+        var (outcomes, reasons) = await DispatchAsync(topic, delivery, context.RequestAborted);
         await ReplyAsync(context, delivery, outcomes, reasons);
     }
 
     private async Task<(DeliveryOutcome[] Outcomes, string?[] Reasons)> DispatchAsync(
-        IEnvelopeHandler handler, string topic, Delivery delivery, CancellationToken cancellationToken)
+        string topic, Delivery delivery, CancellationToken cancellationToken)
     {
         var entries = delivery.Entries;
         var outcomes = new DeliveryOutcome[entries.Count];
@@ -177,21 +161,9 @@ internal sealed partial class DaprDeliveryEndpoint
 
         if (batch.Count > 0)
         {
-            var handled = new DeliveryOutcome[batch.Count];
-            try
-            {
-                await handler.HandleAsync(batch, handled, cancellationToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // The contract says handlers do not throw; if one does, nothing is lost: daprd offers it again.
-                Log.HandlerFailed(_logger, ex, topic, batch.Count);
-                Array.Fill(handled, DeliveryOutcome.Retry);
-            }
-
-            // Forwarder outcomes are counted the same way the embedded transport counts them.
-            DeliveryCounting.CountAndCollectRetries(_coreMetrics, topic, batch, handled, _time.GetUtcNow());
-
+            // SUCCESS once delivered or durably deferred here: the broker never has to redeliver (RETRY only when
+            // the deferral log could not take it). DROP only for what can never be delivered, quarantined here.
+            var handled = await _gate.DeliverAsync(topic, batch, canHold: false, cancellationToken);
             for (var j = 0; j < batch.Count; j++)
             {
                 outcomes[positions[j]] = handled[j];

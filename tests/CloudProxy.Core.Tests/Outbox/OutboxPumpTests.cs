@@ -1,6 +1,7 @@
+using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Metrics;
 using CloudProxy.Core.Outbox;
-using CloudProxy.Core.Spool;
+using CloudProxy.Core.Transport;
 using CloudProxy.Tests.Common;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,12 +15,13 @@ public class OutboxPumpTests
         await using var pipeline = await PipelineHarness.StartAsync();
         for (var i = 0; i < 1000; i++)
         {
-            Assert.Equal(OutboxResult.Accepted, pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"m{i}")));
+            Assert.Equal(OutboxResult.Accepted, await pipeline.EnqueueAsync($"m{i}"));
         }
 
         Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count >= 1000));
         Assert.Equal(Enumerable.Range(0, 1000).Select(i => $"m{i}").Order(), pipeline.Sink.Received.Order());
         Assert.Equal(1000, pipeline.Metric(CoreMetricNames.Delivered, "outcome", "success"));
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Logs.Count == 0), $"{pipeline.Logs.Count} still in the outbox log");
     }
 
     [Fact]
@@ -29,12 +31,12 @@ public class OutboxPumpTests
         // explains a delivery within Eventually's 15 s. No step depends on how fast this machine is.
         await using var pipeline = await PipelineHarness.StartAsync(settings:
             [("CloudProxy:Outbox:LingerMilliseconds", "60000"), ("CloudProxy:Outbox:BatchSize", "10")]);
-        pipeline.Outbox.TryEnqueue(PipelineHarness.Make("first"));
+        await pipeline.EnqueueAsync("first");
         await Task.Delay(200);
         Assert.Empty(pipeline.Sink.Received);
         for (var i = 0; i < 9; i++)
         {
-            pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"late{i}"));
+            await pipeline.EnqueueAsync($"late{i}");
         }
 
         Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count >= 10), "the full batch waited for the linger to end");
@@ -47,7 +49,7 @@ public class OutboxPumpTests
         await using var pipeline = await PipelineHarness.StartAsync(settings: [("CloudProxy:Outbox:LingerMilliseconds", "3000")]);
         for (var i = 0; i < 3; i++)
         {
-            pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"m{i}"));
+            await pipeline.EnqueueAsync($"m{i}");
         }
 
         Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count >= 3));
@@ -55,67 +57,67 @@ public class OutboxPumpTests
     }
 
     [Fact]
-    public async Task Forwarder_down_spools_then_replays_everything_exactly_once_when_it_returns()
+    public async Task While_the_forwarder_is_down_envelopes_wait_in_the_outbox_log_and_all_arrive_once_when_it_returns()
     {
         var sink = new SinkHandler("t") { Down = true };
         await using var pipeline = await PipelineHarness.StartAsync(sink: sink);
         for (var i = 0; i < 300; i++)
         {
-            Assert.NotEqual(OutboxResult.Refused, pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"m{i}")));
+            Assert.Equal(OutboxResult.Accepted, await pipeline.EnqueueAsync($"m{i}"));
         }
 
-        var spool = pipeline.Services.GetRequiredService<ISpool>();
-        Assert.True(await Eventually.TrueAsync(() => spool.Count == 300), $"spool holds {spool.Count}");
+        Assert.True(await Eventually.TrueAsync(() => sink.BatchSizes.Count >= 2), "the pump did not probe the forwarder");
+        Assert.Equal(300, pipeline.Logs.Count);
         Assert.Empty(sink.Received);
 
+        // A forwarder that is down as a whole costs no second write: nothing went to the deferral logs.
+        Assert.Equal(0, pipeline.Deferrals.Count);
+        Assert.Equal(0, pipeline.Metric(CoreMetricNames.Deferred));
+
         sink.Down = false;
-        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 300 && spool.Count == 0));
+        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 300 && pipeline.Logs.Count == 0));
         Assert.Equal(Enumerable.Range(0, 300).Select(i => $"m{i}").Order(), sink.Received.Order());
-        Assert.Equal(300, pipeline.Metric(CoreMetricNames.Replayed));
     }
 
     [Fact]
-    public async Task Envelopes_a_forwarder_defers_are_spooled_alone_while_the_rest_keeps_flowing_through_memory()
+    public async Task Envelopes_a_forwarder_defers_wait_in_the_deferral_log_while_the_rest_keeps_flowing()
     {
         var sink = new SinkHandler("t") { DeferPrefix = "later" };
         await using var pipeline = await PipelineHarness.StartAsync(sink: sink);
-        var spool = pipeline.Services.GetRequiredService<ISpool>();
         for (var i = 0; i < 50; i++)
         {
-            Assert.Equal(OutboxResult.Accepted, pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"later{i}")));
+            Assert.Equal(OutboxResult.Accepted, await pipeline.EnqueueAsync($"later{i}"));
         }
 
-        Assert.True(await Eventually.TrueAsync(() => spool.Count == 50), $"spool holds {spool.Count}");
-
-        // The deferrals did not make the outbox spill: new envelopes still go to memory and are delivered.
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Metric(CoreMetricNames.Deferred) == 50), "not deferred");
         for (var i = 0; i < 200; i++)
         {
-            Assert.Equal(OutboxResult.Accepted, pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"now{i}")));
+            Assert.Equal(OutboxResult.Accepted, await pipeline.EnqueueAsync($"now{i}"));
         }
 
         Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 200));
         Assert.Equal(Enumerable.Range(0, 200).Select(i => $"now{i}").Order(), sink.Received.Order());
-        Assert.Equal(50, pipeline.Metric(CoreMetricNames.Spooled, "reason", "deferred"));
-        Assert.Equal(0, pipeline.Metric(CoreMetricNames.Spooled, "reason", "publisher_down"));
         Assert.Equal(1, pipeline.Metric(CoreMetricNames.PublisherHealthy));
+        Assert.True(pipeline.Deferrals.Count > 0);
 
         // The forwarder takes them again: every deferred envelope arrives, once.
         sink.DeferPrefix = null;
-        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 250 && spool.Count == 0));
+        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 250 && pipeline.Deferrals.Count == 0));
         await Task.Delay(300);
         Assert.Equal(
             Enumerable.Range(0, 200).Select(i => $"now{i}").Concat(Enumerable.Range(0, 50).Select(i => $"later{i}")).Order(),
             sink.Received.Order());
+        Assert.True(pipeline.Metric(CoreMetricNames.Replayed) >= 50);
     }
 
     [Fact]
-    public async Task Spooled_envelopes_survive_a_restart_and_are_delivered_by_the_next_process()
+    public async Task Accepted_envelopes_survive_a_restart_and_are_delivered_by_the_next_process()
     {
         var sink = new SinkHandler("t") { Down = true };
         var first = await PipelineHarness.StartAsync(sink: sink);
         for (var i = 0; i < 50; i++)
         {
-            first.Outbox.TryEnqueue(PipelineHarness.Make($"m{i}"));
+            await first.EnqueueAsync($"m{i}");
         }
 
         await first.DisposeAsync();
@@ -128,22 +130,46 @@ public class OutboxPumpTests
     }
 
     [Fact]
-    public async Task When_memory_and_spool_are_full_new_envelopes_are_refused_and_counted()
+    public async Task Deferred_envelopes_survive_a_restart_and_are_delivered_by_the_next_process()
+    {
+        var sink = new SinkHandler("t") { DeferPrefix = "m" };
+        var first = await PipelineHarness.StartAsync(sink: sink);
+        for (var i = 0; i < 20; i++)
+        {
+            await first.EnqueueAsync($"m{i}");
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => first.Metric(CoreMetricNames.Deferred) >= 20));
+        await first.DisposeAsync();
+
+        var up = new SinkHandler("t");
+        await using var second = await PipelineHarness.StartAsync(first.SpoolPath, up);
+        Assert.True(await Eventually.TrueAsync(() => up.Received.Count >= 20));
+        await Task.Delay(300);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"m{i}").Order(), up.Received.Order());
+    }
+
+    [Fact]
+    public async Task When_the_spool_is_full_new_envelopes_are_refused_and_counted_and_the_rest_is_delivered()
     {
         var sink = new SinkHandler("t") { Down = true };
-        await using var pipeline = await PipelineHarness.StartAsync(
-            sink: sink,
-            settings: [("CloudProxy:Outbox:Capacity", "10"), ("CloudProxy:Spool:MaxBytes", "2000")]);
-        var results = Enumerable.Range(0, 200)
-            .Select(i => pipeline.Outbox.TryEnqueue(PipelineHarness.Make(new string('x', 100) + i)))
-            .ToList();
+        await using var pipeline = await PipelineHarness.StartAsync(sink: sink, settings: [("CloudProxy:Spool:MaxBytes", "1048576")]);
+        var results = new List<OutboxResult>();
+        for (var i = 0; i < 2000; i++)
+        {
+            results.Add(await pipeline.EnqueueAsync(new string('x', 1000) + i));
+        }
 
         var refused = results.Count(r => r == OutboxResult.Refused);
-        Assert.InRange(refused, 1, 199);
-        Assert.Equal(refused, pipeline.Metric(CoreMetricNames.Refused, "topic", "t"));
+        Assert.InRange(refused, 1, 1999);
+        Assert.Equal(refused, pipeline.Metric(CoreMetricNames.Refused, "topic", "t", "reason", "spool_full"));
+
+        // The files on disk stay within the bound (less the share kept for deferrals).
+        var onDisk = Directory.EnumerateFiles(pipeline.SpoolPath, "*.seg", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.InRange(onDisk, 800_000, 0.9 * 1048576);
 
         // Everything not refused is delivered once the forwarder is back.
-        var accepted = 200 - refused;
+        var accepted = 2000 - refused;
         sink.Down = false;
         Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= accepted));
         await Task.Delay(300);
@@ -151,29 +177,59 @@ public class OutboxPumpTests
     }
 
     [Fact]
-    public async Task Malformed_envelopes_dropped_by_the_forwarder_are_counted_not_retried()
+    public async Task Envelopes_the_forwarder_drops_are_quarantined_and_counted_not_retried()
     {
         await using var pipeline = await PipelineHarness.StartAsync();
-        pipeline.Outbox.TryEnqueue(PipelineHarness.Make("poison"));
-        pipeline.Outbox.TryEnqueue(PipelineHarness.Make("good"));
-        Assert.True(await Eventually.TrueAsync(() => pipeline.Metric(CoreMetricNames.Delivered, "outcome", "drop") == 1));
+        await pipeline.EnqueueAsync("poison");
+        await pipeline.EnqueueAsync("good");
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Metric(CoreMetricNames.Quarantined, "reason", "forwarder_refused") == 1));
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count == 1));
         Assert.Equal(["good"], pipeline.Sink.Received);
-        Assert.Equal(0, pipeline.Services.GetRequiredService<ISpool>().Count);
+        Assert.Equal(1, pipeline.Services.GetRequiredService<Quarantine>().Count);
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Logs.Count == 0), $"{pipeline.Logs.Count} left in the outbox log");
     }
 
     [Fact]
-    public async Task Shutdown_spools_what_the_drain_could_not_publish()
+    public async Task What_the_shutdown_drain_could_not_publish_stays_in_the_log_for_the_next_start()
     {
         var sink = new SinkHandler("t") { Down = true };
-        var pipeline = await PipelineHarness.StartAsync(sink: sink, settings: [("CloudProxy:Spool:MaxBytes", "100000000")]);
+        var pipeline = await PipelineHarness.StartAsync(sink: sink);
         for (var i = 0; i < 20; i++)
         {
-            pipeline.Outbox.TryEnqueue(PipelineHarness.Make($"m{i}"));
+            await pipeline.EnqueueAsync($"m{i}");
         }
 
         await pipeline.DisposeAsync();
         await using var reopened = await PipelineHarness.StartAsync(pipeline.SpoolPath, new SinkHandler("t") { Down = true });
-        var spool = reopened.Services.GetRequiredService<ISpool>();
-        Assert.Equal(20, spool.Count);
+        Assert.Equal(20, reopened.Logs.Count);
+    }
+
+    [Fact]
+    public async Task A_broker_delivery_the_forwarder_cannot_take_is_deferred_and_answered_success()
+    {
+        // What the Dapr subscription does: a delivery cannot be held, so the gate keeps it in the deferral log.
+        var sink = new SinkHandler("t") { Down = true };
+        await using var pipeline = await PipelineHarness.StartAsync(sink: sink);
+        var gate = pipeline.Services.GetRequiredService<DeliveryGate>();
+        var batch = Enumerable.Range(0, 5).Select(i => PipelineHarness.Make($"d{i}")).ToList();
+        var outcomes = await gate.DeliverAsync("t", batch, canHold: false, CancellationToken.None);
+        Assert.All(outcomes, o => Assert.Equal(DeliveryOutcome.Success, o));
+        Assert.Equal(5, pipeline.Deferrals.Count);
+
+        sink.Down = false;
+        Assert.True(await Eventually.TrueAsync(() => sink.Received.Count >= 5));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"d{i}").Order(), sink.Received.Order());
+    }
+
+    [Fact]
+    public async Task In_memory_durability_envelopes_are_accepted_at_once_and_delivered()
+    {
+        await using var pipeline = await PipelineHarness.StartAsync(settings: [("CloudProxy:Outbox:Durability", "Memory")]);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(OutboxResult.Accepted, await pipeline.EnqueueAsync($"m{i}"));
+        }
+
+        Assert.True(await Eventually.TrueAsync(() => pipeline.Sink.Received.Count >= 100));
     }
 }

@@ -27,6 +27,15 @@ internal static class HelmChart
         return (code, stderr);
     }
 
+    /// <summary>The values helm-render would render with (values.yaml, then -f files, then --set), as JSON: what Helm
+    /// checks against values.schema.json.</summary>
+    public static async Task<string> CoalescedValuesAsync(params string[] args)
+    {
+        var (code, stdout, stderr) = await RunAsync([.. args, "--show-values"]);
+        Assert.True(code == 0, $"helm-render --show-values failed ({code}): {stderr}");
+        return stdout;
+    }
+
     public static IReadOnlyList<K8sObject> Parse(string yaml)
     {
         var stream = new YamlStream();

@@ -74,7 +74,7 @@ public sealed class HelmChartTests
             Assert.Contains("/data", mounts);
             Assert.Contains("/tmp", mounts);
             var env = Env(deployment);
-            Assert.Equal("/data/spool.db", env["CloudProxy__Spool__Path"]);
+            Assert.Equal("/data/spool", env["CloudProxy__Spool__Path"]);
         }
     }
 
@@ -96,9 +96,13 @@ public sealed class HelmChartTests
     [Fact]
     public async Task An_unknown_broker_is_refused_with_a_reason()
     {
+        // By values.schema.json before rendering, and by the template itself when the schema is skipped.
         var (code, stderr) = await HelmChart.TryRenderAsync("--set", "broker=rabbitmq");
+        var (skipped, templateError) = await HelmChart.TryRenderAsync("--set", "broker=rabbitmq", "--skip-schema-validation");
         Assert.NotEqual(0, code);
-        Assert.Contains("broker must be redis or kafka", stderr, StringComparison.Ordinal);
+        Assert.Contains("- broker: broker must be one of the following: \"redis\", \"kafka\"", stderr, StringComparison.Ordinal);
+        Assert.NotEqual(0, skipped);
+        Assert.Contains("broker must be redis or kafka", templateError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,7 +111,7 @@ public sealed class HelmChartTests
         var markers = SecretKeys.ToDictionary(k => k, k => $"s3cret-{k}-{Guid.NewGuid():N}");
         var args = markers.SelectMany(kv => new[] { "--set", $"secrets.values.{kv.Key}={kv.Value}" })
             .Concat(["--set", "redis.passwordSecretKey=redis-password", "--set", "broker=kafka", "--set", "kafka.authType=password",
-                "--set", "kafka.saslPasswordSecretKey=kafka-password"])
+                "--set", "kafka.saslUsername=cloudproxy", "--set", "kafka.saslPasswordSecretKey=kafka-password"])
             .ToArray();
         var objects = await HelmChart.RenderAsync(args);
 
@@ -270,6 +274,90 @@ public sealed class HelmChartTests
         Assert.Equal("reverse-proxy", local["ratelimit"].Scopes);
         Assert.Equal("reverse-proxy", chart["ratelimit"].Scopes);
     }
+
+    [Fact]
+    public async Task Kafka_mtls_renders_the_client_certificate_and_key_from_the_secret_and_keeps_tls_on()
+    {
+        var pem = $"-----BEGIN PRIVATE KEY-----{Guid.NewGuid():N}";
+        var objects = await HelmChart.RenderAsync(
+            "--set", "broker=kafka", "--set", "kafka.authType=mtls", "--set", "kafka.disableTls=false",
+            "--set", "kafka.tls.clientCertSecretKey=kafka-client-cert", "--set", "kafka.tls.clientKeySecretKey=kafka-client-key",
+            "--set", "kafka.tls.caCertSecretKey=kafka-ca-cert", "--set", $"secrets.values.kafka-client-key={pem}");
+
+        var metadata = KafkaMetadata(objects);
+        Assert.Equal("mtls", metadata["authType"].Scalar("value"));
+        Assert.Equal("false", metadata["disableTls"].Scalar("value"));
+        Assert.Equal("kafka-client-cert", metadata["clientCert"].Scalar("secretKeyRef.key"));
+        Assert.Equal("kafka-client-key", metadata["clientKey"].Scalar("secretKeyRef.key"));
+        Assert.Equal("kafka-ca-cert", metadata["caCert"].Scalar("secretKeyRef.key"));
+        Assert.All(objects.Where(o => o.Kind != "Secret"), o => Assert.DoesNotContain(pem, o.Text, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Kafka_oidc_renders_the_token_endpoint_the_client_and_a_reference_to_its_secret()
+    {
+        var objects = await HelmChart.RenderAsync(
+            "--set", "broker=kafka", "--set", "kafka.authType=oidc", "--set", "kafka.oidc.tokenEndpoint=https://idp.example.com/token",
+            "--set", "kafka.oidc.clientID=cloudproxy", "--set", "kafka.oidc.clientSecretSecretKey=kafka-oidc-client-secret", "--set", "kafka.oidc.scopes=kafka");
+
+        var metadata = KafkaMetadata(objects);
+        Assert.Equal("https://idp.example.com/token", metadata["oidcTokenEndpoint"].Scalar("value"));
+        Assert.Equal("cloudproxy", metadata["oidcClientID"].Scalar("value"));
+        Assert.Equal("kafka-oidc-client-secret", metadata["oidcClientSecret"].Scalar("secretKeyRef.key"));
+        Assert.Equal("kafka", metadata["oidcScopes"].Scalar("value"));
+    }
+
+    [Theory]
+    [InlineData("mtls", "kafka.disableTls=true", "kafka.authType mtls needs TLS")]
+    [InlineData("mtls", "kafka.disableTls=false", "kafka.tls.clientCertSecretKey is required")]
+    [InlineData("oidc", "kafka.oidc.clientID=x", "kafka.oidc.tokenEndpoint is required")]
+    [InlineData("password", "kafka.saslPasswordSecretKey=kafka-password", "kafka.saslUsername is required")]
+    [InlineData("scram", "kafka.disableTls=true", "kafka.authType must be none, password, mtls or oidc")]
+    public async Task Kafka_auth_that_daprd_could_not_start_with_is_refused_with_a_reason(string authType, string other, string reason)
+    {
+        // components-contrib common/component/kafka metadata.go/auth.go: each authType needs its fields, and mTLS
+        // with TLS disabled is an error; daprd would exit at start-up. values.schema.json refuses these first
+        // (ChartSchemaTests); this is the template's own check, for `helm template --skip-schema-validation`.
+        var (code, stderr) = await HelmChart.TryRenderAsync("--set", "broker=kafka", "--set", $"kafka.authType={authType}", "--set", other, "--skip-schema-validation");
+
+        Assert.NotEqual(0, code);
+        Assert.Contains(reason, stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Neither_the_chart_nor_components_put_a_circuit_breaker_on_deliveries_to_the_app()
+    {
+        // While open, daprd fails each delivery without calling the app, and Redis Streams acknowledges it.
+        var chart = Assert.Single(await HelmChart.RenderAsync(), o => o.Kind == "Resiliency");
+        var local = HelmChart.Parse(File.ReadAllText(Path.Combine(HelmChart.RepoRoot, "components", "common", "resiliency.yaml"))).Single();
+        foreach (var resiliency in new[] { chart, local })
+        {
+            var inbound = resiliency.Map("spec.targets.components.pubsub.inbound");
+            Assert.Equal("deliver", inbound["retry"]);
+            Assert.False(inbound.ContainsKey("circuitBreaker"), $"{resiliency}: inbound circuit breaker on the pub/sub");
+            Assert.Equal("broker", resiliency.Scalar("spec.targets.components.pubsub.outbound.circuitBreaker"));
+        }
+    }
+
+    [Fact]
+    public async Task The_rate_limit_runs_on_the_app_pipeline_which_sees_invocations_of_the_reverse_proxy()
+    {
+        // dapr/dapr pkg/runtime/runtime.go builds the app channel's middleware from appHttpPipeline; httpPipeline
+        // only wraps the sidecar's own HTTP API.
+        var chart = Assert.Single(await HelmChart.RenderAsync(), o => o.Kind == "Configuration" && o.Name.EndsWith("-reverse-proxy", StringComparison.Ordinal));
+        var local = HelmChart.Parse(File.ReadAllText(Path.Combine(HelmChart.RepoRoot, "components", "reverse-proxy", "config.yaml"))).Single();
+        foreach (var configuration in new[] { chart, local })
+        {
+            Assert.Null(configuration.Node("spec.httpPipeline"));
+            Assert.Equal("ratelimit", configuration.Scalar("spec.appHttpPipeline.handlers.0.name"));
+            Assert.Equal("middleware.http.ratelimit", configuration.Scalar("spec.appHttpPipeline.handlers.0.type"));
+        }
+    }
+
+    private static Dictionary<string, K8sObject> KafkaMetadata(IReadOnlyList<K8sObject> objects) =>
+        objects.Single(o => o.Kind == "Component" && o.Scalar("spec.type") == "pubsub.kafka")
+            .List("spec.metadata").Cast<YamlMappingNode>().Select(m => new K8sObject(m))
+            .ToDictionary(m => m.Scalar("name")!, m => m, StringComparer.Ordinal);
 
     /// <summary>The enabled services of the chart's default values, with their ports.</summary>
     internal static Dictionary<string, int> ChartServices()

@@ -69,7 +69,7 @@ public sealed class GraphiteKeysTests
         Assert.Equal(1, (await RunAsync("keys", "create", "cli-team", state)).Code);
 
         await using var sink = new TcpLineSink();
-        await using var host = await RunningHost.StartWithSpoolAsync(Path.Combine(directory, "spool.db"),
+        await using var host = await RunningHost.StartWithSpoolAsync(Path.Combine(directory, "spool"),
             "--services", "graphite-gateway,graphite-forwarder", "-destinations", $"127.0.0.1:{sink.Port}");
         Assert.Equal(HttpStatusCode.OK, (await PingAsync(host, key)).StatusCode);
 
@@ -114,15 +114,30 @@ public sealed class GraphiteKeysTests
     }
 
     [Fact]
-    public async Task When_outbox_and_spool_are_full_the_gateway_answers_503_with_Retry_After()
+    public async Task When_the_spool_is_full_the_gateway_answers_503_with_Retry_After()
     {
-        await using var sink = new TcpLineSink();
-        await using var host = await GraphiteTestHost.StartAsync($"127.0.0.1:{sink.Port}",
-            "-dev-mode", "--CloudProxy:Outbox:MaxBytes=1", "--CloudProxy:Spool:Enabled=false");
-        var response = await host.Client.SendAsync(GraphiteTestHost.PolymurRequest("/ingest", "123", "a.b 1 -1\n"));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
-        Assert.Equal("5", response.Headers.GetValues("Retry-After").Single());
-        Assert.StartsWith("Gateway Busy:", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // A gateway whose sidecar cannot be reached: batches stay in its log until the bound.
+        await using var host = await RunningHost.StartAsync(
+            "--services", "graphite-gateway", "-destinations", "127.0.0.1:1", "-dev-mode",
+            "--transport", "dapr", $"--DAPR_GRPC_ENDPOINT=http://127.0.0.1:{Loopback.FreeTcpPort()}",
+            "--spool-max-bytes", "1048576", "--CloudProxy:Spool:ReserveShare=0.5");
+        var now = GraphiteTestHost.Now();
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 40 && refused is null; i++)
+        {
+            var lines = string.Concat(Enumerable.Range(0, 5000).Select(j => $"full.b{i}.m{j} {j} {now}\n"));
+            var response = await host.Client.SendAsync(GraphiteTestHost.PolymurRequest("/ingest", "123", lines));
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                refused = response;
+            }
+        }
+
+        Assert.NotNull(refused);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.Equal("5", refused.Headers.GetValues("Retry-After").Single());
+        Assert.StartsWith("Gateway Busy:", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(await host.MetricAsync(CloudProxy.Core.Metrics.CoreMetricNames.Refused) >= 1);
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)

@@ -39,12 +39,14 @@ public class CommandLineTests
     [InlineData("--transport", "kafka", "--transport")]
     [InlineData("--services", "statsd-ingress,bogus", "--services")]
     [InlineData("--http-port", "70000", "--http-port")]
-    [InlineData("--outbox-capacity", "lots", "--outbox-capacity")]
-    [InlineData("--outbox-capacity", "0", "CloudProxy:Outbox:Capacity")]
+    [InlineData("--spool-max-bytes", "lots", "--spool-max-bytes")]
+    [InlineData("--spool-max-bytes", "1000", "CloudProxy:Spool:MaxBytes")]
+    [InlineData("--durability", "sometimes", "--durability")]
+    [InlineData("--pusher.queue_size", "0", "CloudProxy:Outbox:Capacity")]
     [InlineData("--tls-cert", "/nonexistent.pem", "--tls-cert")]
     public async Task A_bad_option_stops_start_up_with_a_message_naming_it(string flag, string value, string named)
     {
-        var spool = Path.Combine(Directory.CreateTempSubdirectory().FullName, "s.db");
+        var spool = Path.Combine(Directory.CreateTempSubdirectory().FullName, "spool");
         var (code, _, error) = await RunAsync("--spool-path", spool, "--http-port", "0", flag, value);
         Assert.Equal(2, code);
         Assert.Contains(named, error, StringComparison.Ordinal);

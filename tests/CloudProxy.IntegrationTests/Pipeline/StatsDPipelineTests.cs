@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Metrics;
+using CloudProxy.StatsD;
 using CloudProxy.Tests.Common;
 using CloudProxy.Tests.Common.Dapr;
 
@@ -44,7 +45,7 @@ public class StatsDPipelineTests
         await using var host = await RunningHost.StartAsync(TcpStatsD(port));
 
         await PostCountsAsync(host, "outage", 200);
-        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) > 0), "nothing was spooled while StatsD was down");
+        Assert.True(await Eventually.TrueAsync(async () => await host.MetricAsync(CoreMetricNames.SpoolEnvelopes) > 0), "nothing was kept while StatsD was down");
 
         await using var statsd = new TcpLineSink(port);
         Assert.True(await statsd.WaitForLinesAsync(200, TimeSpan.FromSeconds(30)), $"only {statsd.Lines.Count} lines arrived");
@@ -58,7 +59,7 @@ public class StatsDPipelineTests
     public async Task Metrics_accepted_before_a_restart_are_delivered_once_by_the_next_process()
     {
         var port = Loopback.FreeTcpPort();
-        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-restart-").FullName, "spool.db");
+        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-restart-").FullName, "spool");
         await using (var first = await RunningHost.StartWithSpoolAsync(spool, [.. TcpStatsD(port), "--CloudProxy:Outbox:DrainTimeoutSeconds=1"]))
         {
             await PostCountsAsync(first, "restart", 100);
@@ -75,31 +76,31 @@ public class StatsDPipelineTests
     [Fact]
     public async Task Full_spool_refuses_with_503_and_counts_every_refusal()
     {
+        // The smallest bound the spool takes (1 MiB), filled by batches of 5,000 lines while StatsD is down.
         var port = Loopback.FreeTcpPort();
-        await using var host = await RunningHost.StartAsync(
-        [
-            .. TcpStatsD(port), "--outbox-capacity", "5", "--spool-max-bytes", "3000",
-        ]);
+        await using var host = await RunningHost.StartAsync([.. TcpStatsD(port), "--spool-max-bytes", "1048576"]);
 
         var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 100; i++)
+        for (var i = 0; i < 40; i++)
         {
-            using var body = new FormUrlEncodedContent([new("value", "1")]);
-            using var response = await host.Client.PostAsync(new Uri($"/count/full.m{i}", UriKind.Relative), body);
+            var lines = string.Concat(Enumerable.Range(0, 5000).Select(j => $"full.b{i}.m{j}:1|c\n"));
+            using var body = new StringContent(lines, System.Text.Encoding.UTF8, "text/plain");
+            using var response = await host.Client.PostAsync(new Uri("/batch", UriKind.Relative), body);
             statuses.Add(response.StatusCode);
             if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
             {
-                Assert.NotNull(response.Headers.RetryAfter);
+                Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
             }
         }
 
         var refused = statuses.Count(s => s == HttpStatusCode.ServiceUnavailable);
-        Assert.InRange(refused, 1, 99);
+        Assert.InRange(refused, 1, 39);
         Assert.Equal(refused, await host.MetricAsync(CoreMetricNames.Refused));
+        Assert.True(await host.MetricAsync(StatsDMetricNames.Refusals, ("reason", "outbox_full")) >= 1);
 
         await using var statsd = new TcpLineSink(port);
-        var accepted = statuses.Count(s => s == HttpStatusCode.OK);
-        Assert.True(await statsd.WaitForLinesAsync(accepted, TimeSpan.FromSeconds(30)));
+        var accepted = statuses.Count(s => s == HttpStatusCode.OK) * 5000;
+        Assert.True(await statsd.WaitForLinesAsync(accepted, TimeSpan.FromSeconds(60)), $"{statsd.Lines.Count} of {accepted} lines arrived");
         await Task.Delay(500);
         Assert.Equal(accepted, statsd.Lines.Count);
     }
@@ -107,11 +108,15 @@ public class StatsDPipelineTests
     [Fact]
     public async Task Through_dapr_ingress_and_forwarder_in_separate_processes_deliver_the_datagrams_and_the_trace()
     {
-        await using var sidecar = await DaprSidecarDouble.StartAsync();
+        // Each process with its own sidecar, configured as components/ and dapr.yaml configure daprd, meeting in a
+        // real Redis stream; the forwarder's sidecar delivers to it as daprd does.
+        await using var redis = await RedisServer.StartAsync();
+        await using var ingressSidecar = await DaprSidecarDouble.StartAsync(DaprSidecarOptions.FromRepository(redis, "statsd-ingress"));
+        await using var forwarderSidecar = await DaprSidecarDouble.StartAsync(DaprSidecarOptions.FromRepository(redis, "statsd-forwarder"));
         using var udp = new UdpSink();
-        string[] dapr = ["--transport", "dapr", $"--DAPR_GRPC_ENDPOINT={sidecar.Endpoint}", $"--DAPR_HTTP_ENDPOINT={sidecar.Endpoint}"];
-        await using var ingress = await RunningHost.StartAsync([.. dapr, "--services", "statsd-ingress"]);
-        await using var forwarder = await RunningHost.StartAsync([.. dapr, "--services", "statsd-forwarder", "--statsd-port", udp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await using var ingress = await RunningHost.StartAsync([.. ingressSidecar.HostArguments(), "--services", "statsd-ingress"]);
+        await using var forwarder = await RunningHost.StartAsync([.. forwarderSidecar.HostArguments(), "--services", "statsd-forwarder", "--statsd-port", udp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        Assert.Contains("statsd", await forwarderSidecar.SubscribeAppAsync(forwarder.BaseAddress));
 
         const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         for (var i = 0; i < 20; i++)
@@ -125,30 +130,12 @@ public class StatsDPipelineTests
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
-        Assert.True(
-            await Eventually.TrueAsync(() => sidecar.BulkPublishes.Sum(b => b.Entries.Count) + sidecar.Publishes.Count >= 20),
-            $"sidecar has {sidecar.BulkPublishes.Sum(b => b.Entries.Count)} bulk entries; ingress metrics:\n{await ingress.ScrapeMetricsAsync()}");
-
-        // Deliver what the sidecar received to the forwarder app exactly as daprd's bulk subscriber does.
-        foreach (var bulk in sidecar.BulkPublishes)
-        {
-            var entries = bulk.Entries.Select(e => DaprdDeliveries.BulkEntry(e.EntryId, DaprdDeliveries.FromBulkEntry(bulk, e))).ToArray();
-            var delivery = DaprdDeliveries.BulkDelivery(bulk.Topic, bulk.PubsubName, entries);
-            using var content = DaprdDeliveries.Content(delivery, "application/json");
-            using var response = await forwarder.Client.PostAsync(new Uri($"/dapr/topics/{bulk.Topic}", UriKind.Relative), content);
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            using var reply = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-            var statuses = reply.RootElement.GetProperty("statuses").EnumerateArray().ToList();
-            Assert.Equal(bulk.Entries.Count, statuses.Count);
-            Assert.All(statuses, s => Assert.Equal("SUCCESS", s.GetProperty("status").GetString()));
-
-            foreach (var entry in bulk.Entries)
-            {
-                Assert.Contains(traceId, EnvelopeCodec.Decode(entry.Event).TraceParent, StringComparison.Ordinal);
-            }
-        }
-
         Assert.True(await udp.WaitForLinesAsync(20), $"udp got {udp.Lines.Count} lines: {string.Join(" / ", udp.Lines.Take(5))}; forwarder metrics:\n{await forwarder.ScrapeMetricsAsync()}");
         AssertExactlyOnce(udp.Lines, "dapr", 20);
+        var published = await ingressSidecar.PublishedDataAsync("statsd");
+        Assert.NotEmpty(published);
+        Assert.All(published, data => Assert.Contains(traceId, EnvelopeCodec.Decode(data).TraceParent, StringComparison.Ordinal));
+        Assert.All(forwarderSidecar.Deliveries, d => Assert.Equal(200, d.Status));
+        Assert.True(await Eventually.TrueAsync(async () => await forwarderSidecar.Broker!.PendingAsync("statsd") == 0));
     }
 }

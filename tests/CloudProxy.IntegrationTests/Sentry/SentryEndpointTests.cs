@@ -57,7 +57,7 @@ public sealed class SentryEndpointTests
         var a = await SentryUpstreamSink.StartAsync();
         var port = a.Port;
         await a.StopAsync();
-        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-sentry-").FullName, "spool.db");
+        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-sentry-").FullName, "spool");
         string[] args = ["--services", "sentry-ingress,sentry-forwarder", $"--pusher.sentry.host=http://127.0.0.1:{port}", "--CloudProxy:Outbox:MaxBackoffSeconds=0.5", "--CloudProxy:Sentry:Forwarder:MaxRetries=0"];
         var ids = Enumerable.Range(0, 20).Select(_ => SentryRig.NewEventId()).ToList();
         await using (var first = await RunningHost.StartWithSpoolAsync(spool, args))

@@ -17,7 +17,7 @@ public sealed class SentryOgreFlagsTests
     public async Task Ogres_flags_configure_port_upstreams_mapping_queue_workers_and_timeout()
     {
         var port = Loopback.FreeTcpPort();
-        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-ogre-").FullName, "spool.db");
+        var spool = Path.Combine(Directory.CreateTempSubdirectory("cloudproxy-ogre-").FullName, "spool");
         await using var app = CloudProxyApp.Build(
         [
             "--services", "sentry-ingress,sentry-forwarder", "--spool-path", spool,

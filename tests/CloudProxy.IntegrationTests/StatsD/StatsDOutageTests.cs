@@ -42,31 +42,6 @@ public sealed class StatsDOutageTests
     }
 
     [Fact]
-    public async Task Full_outbox_with_no_spool_answers_503_with_Retry_After()
-    {
-        var port = Loopback.FreeTcpPort();
-        await using var host = await RunningHost.StartAsync(
-        [
-            "--statsd-port", port.ToString(CultureInfo.InvariantCulture), .. Common,
-            "--CloudProxy:Spool:Enabled=false", "--CloudProxy:Outbox:Capacity=2",
-        ]);
-        HttpResponseMessage? refused = null;
-        for (var i = 0; i < 50 && refused is null; i++)
-        {
-            var response = await host.Client.PostAsync(new Uri($"/count/full.m{i}", UriKind.Relative), null);
-            if (response.StatusCode != HttpStatusCode.OK)
-            {
-                refused = response;
-            }
-        }
-
-        Assert.NotNull(refused);
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
-        Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
-        Assert.True(await host.MetricAsync(StatsDMetricNames.Refusals, ("reason", "outbox_full")) >= 1);
-    }
-
-    [Fact]
     public async Task Bad_setting_stops_start_up_naming_the_setting_and_the_flag()
     {
         var ex = await Assert.ThrowsAsync<CloudProxy.Host.StartupException>(() =>

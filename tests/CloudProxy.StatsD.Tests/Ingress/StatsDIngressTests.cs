@@ -87,21 +87,21 @@ public sealed class StatsDIngressTests : IDisposable
 
     private sealed class FullOutbox : IOutbox
     {
-        public OutboxResult TryEnqueue(Envelope envelope) => OutboxResult.Refused;
+        public ValueTask<OutboxResult> EnqueueAsync(Envelope envelope) => ValueTask.FromResult(OutboxResult.Refused);
     }
 
     private sealed class KeepingOutbox : IOutbox
     {
         public List<Envelope> Envelopes { get; } = [];
 
-        public OutboxResult TryEnqueue(Envelope envelope)
+        public ValueTask<OutboxResult> EnqueueAsync(Envelope envelope)
         {
             lock (Envelopes)
             {
                 Envelopes.Add(envelope);
             }
 
-            return OutboxResult.Accepted;
+            return ValueTask.FromResult(OutboxResult.Accepted);
         }
     }
 }

@@ -36,7 +36,7 @@ internal sealed class StatsDTestApp : IAsyncDisposable
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["CloudProxy:Spool:Path"] = Path.Combine(directory, "spool.db"),
+            ["CloudProxy:Spool:Path"] = Path.Combine(directory, "spool"),
             ["CloudProxy:StatsD:Forwarder:Port"] = statsdPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
         });
         builder.Configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));

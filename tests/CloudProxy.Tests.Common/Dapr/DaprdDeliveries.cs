@@ -7,11 +7,13 @@ using System.Text.Json.Nodes;
 namespace CloudProxy.Tests.Common.Dapr;
 
 /// <summary>
-/// What daprd POSTs to an app's topic route, built field for field as dapr/dapr builds it:
-/// CloudEvents from components-contrib <c>pubsub.NewCloudEventsEnvelope</c> / <c>FromRawPayload</c>, single
-/// deliveries as <c>application/cloudevents+json</c> (postman/http <c>Deliver</c>), bulk deliveries as
-/// <c>application/json</c> envelopes <c>{id,type,topic,pubsubname,metadata,entries}</c> whose entries are
-/// <c>{entryId,event,metadata,contentType}</c> (runtime/pubsub <c>BulkSubscribeMessageItem</c>).
+/// Hand-built deliveries, for the contract tests that POST shapes daprd could send (and some it never does) straight
+/// to the app's topic route: CloudEvents as <see cref="DaprCloudEvents"/> builds them (components-contrib
+/// <c>pubsub.NewCloudEventsEnvelope</c> / <c>FromRawPayload</c>), single deliveries as
+/// <c>application/cloudevents+json</c> (postman/http <c>Deliver</c>), bulk deliveries as <c>application/json</c>
+/// envelopes <c>{id,type,topic,pubsubname,metadata,entries}</c> whose entries are <c>{entryId,event,metadata,contentType}</c>
+/// (runtime/pubsub <c>BulkSubscribeMessageItem</c>). End-to-end tests use <see cref="DaprSidecarDouble.SubscribeAppAsync"/>
+/// instead, which delivers what is really in the stream, when and how daprd would.
 /// </summary>
 public static class DaprdDeliveries
 {
@@ -19,40 +21,10 @@ public static class DaprdDeliveries
     public const string BulkContentType = "application/json";
     public const string OctetStream = "application/octet-stream";
 
-    /// <summary>The CloudEvent daprd wraps a publish in: binary content types go to <c>data_base64</c>.</summary>
+    /// <summary>The CloudEvent daprd wraps a publish in (<see cref="DaprCloudEvents"/>): binary content types go to <c>data_base64</c>.</summary>
     public static JsonObject CloudEvent(
-        string topic, string pubsubName, byte[] data, string dataContentType = OctetStream, string? traceParent = null, string? traceState = null)
-    {
-        var cloudEvent = new JsonObject
-        {
-            ["id"] = Guid.NewGuid().ToString(),
-            ["specversion"] = "1.0",
-            ["datacontenttype"] = dataContentType,
-            ["source"] = "cloudproxy",
-            ["type"] = "com.dapr.event.sent",
-            ["topic"] = topic,
-            ["pubsubname"] = pubsubName,
-            ["traceid"] = traceParent ?? string.Empty,
-            ["traceparent"] = traceParent ?? string.Empty,
-            ["tracestate"] = traceState ?? string.Empty,
-            ["time"] = TimeProvider.System.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture),
-        };
-
-        if (dataContentType.Contains("json", StringComparison.OrdinalIgnoreCase))
-        {
-            cloudEvent["data"] = TryParseJson(data) ?? JsonValue.Create(Encoding.UTF8.GetString(data));
-        }
-        else if (dataContentType.StartsWith(OctetStream, StringComparison.OrdinalIgnoreCase))
-        {
-            cloudEvent["data_base64"] = Convert.ToBase64String(data);
-        }
-        else
-        {
-            cloudEvent["data"] = Encoding.UTF8.GetString(data);
-        }
-
-        return cloudEvent;
-    }
+        string topic, string pubsubName, byte[] data, string dataContentType = OctetStream, string? traceParent = null, string? traceState = null) =>
+        DaprCloudEvents.WrapObject("cloudproxy", topic, pubsubName, dataContentType, data, traceParent ?? string.Empty, traceState ?? string.Empty);
 
     /// <summary>The CloudEvent daprd makes on the subscriber side for a <c>rawPayload</c> subscription.</summary>
     public static JsonObject RawPayloadCloudEvent(string topic, string pubsubName, byte[] data) => new()
@@ -127,15 +99,4 @@ public static class DaprdDeliveries
     private static string? Header(IReadOnlyList<KeyValuePair<string, string>> headers, string name) =>
         headers.Where(h => h.Key == name).Select(h => h.Value).FirstOrDefault();
 
-    private static JsonNode? TryParseJson(byte[] data)
-    {
-        try
-        {
-            return JsonNode.Parse(data);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 }

@@ -1,29 +1,44 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Transport;
+using CloudProxy.Tests.Common;
 using CloudProxy.Tests.Common.Dapr;
 using CloudProxy.Transport.Dapr.Publishing;
-using Grpc.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
 namespace CloudProxy.Transport.Dapr.Tests.Publishing;
 
-/// <summary>The publisher against the sidecar double: what reaches the sidecar is what daprd would publish.</summary>
+/// <summary>
+/// The publisher against the sidecar double over a real Redis: what the sidecar is asked is recorded, and what
+/// daprd would have published is read back from the Redis stream.
+/// </summary>
 public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
 {
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly List<IDisposable> _channels = [];
+    private RedisServer _redis = null!;
     private DaprSidecarDouble _sidecar = null!;
 
-    public async Task InitializeAsync() => _sidecar = await DaprSidecarDouble.StartAsync();
+    private readonly CoreStores _stores;
+
+    public DaprEnvelopePublisherTests() => _stores = CoreStores.Create(_registry);
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _sidecar = await TestSidecar.StartAsync(_redis);
+    }
 
     public async Task DisposeAsync()
     {
         _channels.ForEach(c => c.Dispose());
         await _sidecar.DisposeAsync();
+        await _stores.DisposeAsync();
+        await _redis.DisposeAsync();
     }
 
     [Fact]
@@ -40,12 +55,12 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
         Assert.Equal(TestEnvelopes.Topic, publish.Topic);
         Assert.Equal("application/octet-stream", publish.DataContentType);
         Assert.Equal(EnvelopeCodec.Encode(envelope), publish.Data);
-        TestEnvelopes.AssertIntact(envelope, EnvelopeCodec.Decode(publish.Data));
         Assert.Empty(_sidecar.BulkPublishes);
+        TestEnvelopes.AssertIntact(envelope, EnvelopeCodec.Decode(Assert.Single(await _sidecar.PublishedDataAsync(TestEnvelopes.Topic))));
     }
 
     [Fact]
-    public async Task Bulk_publish_sends_every_envelope_as_an_octet_stream_entry()
+    public async Task Bulk_publish_sends_every_envelope_as_an_octet_stream_entry_that_daprd_wraps_as_data_base64()
     {
         var publisher = Publisher();
         Envelope[] batch = [TestEnvelopes.Create(payload: [1]), TestEnvelopes.Create(payload: [2, 2]), TestEnvelopes.Create(payload: TestEnvelopes.AllByteValues())];
@@ -55,46 +70,74 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
         Assert.Empty(failed);
         var bulk = Assert.Single(_sidecar.BulkPublishes);
         Assert.Equal("BulkPublishEvent", bulk.Rpc);
-        Assert.Equal(TestEnvelopes.PubSub, bulk.PubsubName);
-        Assert.Equal(TestEnvelopes.Topic, bulk.Topic);
-        Assert.Equal(3, bulk.Entries.Count);
         Assert.Equal(3, bulk.Entries.Select(e => e.EntryId).Distinct().Count());
-        for (var i = 0; i < batch.Length; i++)
-        {
-            Assert.Equal("application/octet-stream", bulk.Entries[i].ContentType);
-            TestEnvelopes.AssertIntact(batch[i], EnvelopeCodec.Decode(bulk.Entries[i].Event));
-        }
-
+        Assert.All(bulk.Entries, e => Assert.Equal("application/octet-stream", e.ContentType));
         Assert.Empty(_sidecar.Publishes);
         Assert.Equal(3, await Published("bulk", "published"));
+
+        var stream = await _sidecar.Broker!.EntriesAsync(TestEnvelopes.Topic);
+        Assert.Equal(3, stream.Count);
+        for (var i = 0; i < batch.Length; i++)
+        {
+            var cloudEvent = (JsonObject)JsonNode.Parse(stream[i].Data)!;
+            Assert.Equal("application/octet-stream", (string?)cloudEvent["datacontenttype"]);
+            Assert.Equal(TestSidecar.AppId, (string?)cloudEvent["source"]);
+            Assert.Equal(TestEnvelopes.Topic, (string?)cloudEvent["topic"]);
+            Assert.Null(cloudEvent["data"]);
+            TestEnvelopes.AssertIntact(batch[i], EnvelopeCodec.Decode(Convert.FromBase64String((string)cloudEvent["data_base64"]!)));
+        }
+    }
+
+    [Fact]
+    public async Task A_component_error_on_some_entries_fails_the_bulk_request_as_Internal_while_daprd_published_the_others()
+    {
+        // daprd's default bulk publisher (Redis has no bulk publish) publishes the good entries, then answers the
+        // request Internal with an empty response: the caller cannot tell which entries made it.
+        var publisher = Publisher();
+        _sidecar.PublishFault = m => EnvelopeCodec.Decode(m.Event).Payload.Span[0] is 1 or 3 ? "broker refused" : null;
+        var batch = Enumerable.Range(0, 5).Select(i => TestEnvelopes.Create(payload: [(byte)i])).ToArray();
+
+        var failed = await publisher.PublishAsync(TestEnvelopes.Topic, batch, CancellationToken.None);
+
+        // Published again one by one: 1 and 3 fail alone too, 0, 2 and 4 go in a second time, and are counted.
+        Assert.Equal([1, 3], failed.Order());
+        Assert.Equal(3, await MetricValues.ReadAsync(_registry, DaprMetricNames.PublishErrors, "code=Internal"));
+        var published = (await _sidecar.PublishedDataAsync(TestEnvelopes.Topic)).Select(d => EnvelopeCodec.Decode(d).Payload.Span[0]).Order();
+        Assert.Equal(new byte[] { 0, 0, 2, 2, 4, 4 }, published.ToArray());
+        Assert.Equal(3, await MetricValues.ReadAsync(_registry, "cloudproxy_core_envelopes_duplicates_total", "reason=bulk_refused"));
     }
 
     [Fact]
     public async Task Partial_bulk_failure_returns_the_indexes_of_the_failed_entries()
     {
+        // The old double answered this case OK + FailedEntries [1, 3]; daprd answers it Internal with an empty
+        // response (pkg/api/grpc/grpc.go bulkPublishEvent). Only the refused entries may go back to the outbox:
+        // everything else daprd has published already, and offering it again publishes it again, every time.
         var publisher = Publisher();
-        _sidecar.FailEntryIds["1"] = "broker refused";
-        _sidecar.FailEntryIds["3"] = "broker refused";
+        _sidecar.PublishFault = m => EnvelopeCodec.Decode(m.Event).Payload.Span[0] is 1 or 3 ? "broker refused" : null;
         var batch = Enumerable.Range(0, 5).Select(i => TestEnvelopes.Create(payload: [(byte)i])).ToArray();
 
         var failed = await publisher.PublishAsync(TestEnvelopes.Topic, batch, CancellationToken.None);
 
         Assert.Equal([1, 3], failed.Order());
-        Assert.Equal(3, await Published("bulk", "published"));
-        Assert.Equal(2, await Published("bulk", "failed"));
     }
 
     [Fact]
-    public async Task Bulk_refused_as_a_whole_fails_every_entry_of_the_request()
+    public async Task Bulk_refused_as_a_whole_is_published_again_entry_by_entry()
     {
-        // daprd answers a bulk publish with any failed entry with an error status and no entry list.
+        // daprd answers a bulk publish with any failed entry with an error status and no entry list, so the
+        // publisher cannot know which failed: it publishes each alone. Here every one fails alone as well: the
+        // broker is at fault, not an entry, so none is quarantined and all are offered again later.
         var publisher = Publisher();
-        _sidecar.FailBulkWith = StatusCode.Internal;
+        _sidecar.PublishFault = _ => "broker refused";
 
         var failed = await publisher.PublishAsync(TestEnvelopes.Topic, [TestEnvelopes.Create(), TestEnvelopes.Create()], CancellationToken.None);
 
         Assert.Equal([0, 1], failed.Order());
-        Assert.Equal(1, await MetricValues.ReadAsync(_registry, DaprMetricNames.PublishErrors, "code=Internal"));
+        Assert.Equal(2, await Published("single", "failed"));
+        Assert.Equal(0, await Published("single", "quarantined"));
+        Assert.Equal(3, await MetricValues.ReadAsync(_registry, DaprMetricNames.PublishErrors, "code=Internal"));
+        Assert.Empty(await _sidecar.PublishedDataAsync(TestEnvelopes.Topic));
     }
 
     [Fact]
@@ -102,10 +145,11 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
     {
         var publisher = Publisher(bulkMaxBytes: 4 * 1024);
         var batch = Enumerable.Range(0, 6).Select(i => TestEnvelopes.Create(payload: Enumerable.Repeat((byte)i, 1500).ToArray())).ToArray();
-        _sidecar.FailEntryIds["4"] = "broker refused";
+        _sidecar.PublishFault = m => EnvelopeCodec.Decode(m.Event).Payload.Span[0] == 4 ? "broker refused" : null;
 
         var failed = await publisher.PublishAsync(TestEnvelopes.Topic, batch, CancellationToken.None);
 
+        // Envelope 4 is refused, and its request published again one by one: only 4 is offered again.
         Assert.Equal([4], failed);
         var requests = _sidecar.BulkPublishes;
         Assert.True(requests.Count >= 3, $"expected the batch split in at least 3 requests, got {requests.Count}");
@@ -116,6 +160,48 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
         {
             TestEnvelopes.AssertIntact(batch[i], delivered[i]);
         }
+
+        // 5 shared a request with 4: daprd published it, then the publisher did again (counted as a duplicate).
+        var inStream = (await _sidecar.PublishedDataAsync(TestEnvelopes.Topic)).Select(d => EnvelopeCodec.Decode(d).Payload.Span[0]).ToList();
+        Assert.Equal(new byte[] { 0, 1, 2, 3, 5, 5 }, inStream.Order().ToArray());
+        Assert.Equal(1, await MetricValues.ReadAsync(_registry, "cloudproxy_core_envelopes_duplicates_total", "reason=bulk_refused"));
+    }
+
+    [Fact]
+    public async Task An_envelope_over_the_sidecars_max_body_size_is_quarantined_not_offered_again_forever()
+    {
+        await using var small = await TestSidecar.StartAsync(_redis, o => o with { MaxBodySize = 64 * 1024 });
+        var publisher = Publisher(endpoint: small.Endpoint.ToString());
+
+        var failed = await publisher.PublishAsync(TestEnvelopes.Topic, [TestEnvelopes.Create(payload: new byte[100 * 1024])], CancellationToken.None);
+
+        // A request of that envelope alone is too large: it never will fit, so it is kept aside, counted.
+        Assert.Empty(failed);
+        Assert.Equal(1, _stores.Quarantine.Count);
+        Assert.Equal(1, await MetricValues.ReadAsync(_registry, "cloudproxy_core_envelopes_quarantined_total", "reason=refused_resourceexhausted"));
+        Assert.Equal(1, await MetricValues.ReadAsync(_registry, DaprMetricNames.PublishErrors, "code=ResourceExhausted"));
+        Assert.Empty(small.BulkPublishes); // refused by the gRPC server before the handler ran
+        Assert.Empty(await small.PublishedDataAsync(TestEnvelopes.Topic));
+    }
+
+    [Fact]
+    public async Task With_redis_down_a_publish_fails_Internal_after_the_outbound_retries_and_works_again_once_it_is_back()
+    {
+        await using var sidecar = await TestSidecar.StartAsync(_redis, o => o with
+        {
+            PubSubOutbound = new DaprPolicy(TimeSpan.FromSeconds(2), DaprRetryPolicy.Constant(TimeSpan.FromMilliseconds(50), 2)),
+        });
+        var publisher = Publisher(endpoint: sidecar.Endpoint.ToString());
+        await _redis.StopAsync();
+
+        var failed = await publisher.PublishAsync(TestEnvelopes.Topic, [TestEnvelopes.Create(payload: [9])], CancellationToken.None);
+
+        Assert.Equal([0], failed);
+        Assert.Equal(1, await MetricValues.ReadAsync(_registry, DaprMetricNames.PublishErrors, "code=Internal"));
+        await _redis.StartAgainAsync();
+        Assert.True(await Eventually.TrueAsync(async () =>
+            (await publisher.PublishAsync(TestEnvelopes.Topic, [TestEnvelopes.Create(payload: [9])], CancellationToken.None)).Count == 0));
+        Assert.Equal([9], EnvelopeCodec.Decode(Assert.Single(await sidecar.PublishedDataAsync(TestEnvelopes.Topic))).Payload.ToArray());
     }
 
     [Fact]
@@ -129,7 +215,7 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
 
         var bulk = _sidecar.BulkPublishes;
         Assert.Equal(["BulkPublishEventAlpha1", "BulkPublishEventAlpha1"], bulk.Select(b => b.Rpc));
-        Assert.Equal([[1], [2]], bulk.Select(b => EnvelopeCodec.Decode(Assert.Single(b.Entries).Event).Payload.ToArray()));
+        Assert.Equal([[1], [2]], (await _sidecar.PublishedDataAsync(TestEnvelopes.Topic)).Select(d => EnvelopeCodec.Decode(d).Payload.ToArray()));
         Assert.Equal(1, await MetricValues.ReadAsync(_registry, DaprMetricNames.BulkPublishFallbacks, "to=alpha1"));
     }
 
@@ -145,6 +231,7 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
 
         Assert.Equal([[1], [2], [3]], _sidecar.Publishes.Select(p => EnvelopeCodec.Decode(p.Data).Payload.ToArray()));
         Assert.All(_sidecar.Publishes, p => Assert.Equal("application/octet-stream", p.DataContentType));
+        Assert.Equal([[1], [2], [3]], (await _sidecar.PublishedDataAsync(TestEnvelopes.Topic)).Select(d => EnvelopeCodec.Decode(d).Payload.ToArray()));
         Assert.Equal(1, await MetricValues.ReadAsync(_registry, DaprMetricNames.BulkPublishFallbacks, "to=single"));
         Assert.Equal(3, await Published("single", "published"));
     }
@@ -185,10 +272,11 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Trace_context_travels_in_the_call_metadata_and_inside_the_envelope()
+    public async Task Trace_context_travels_in_the_call_metadata_into_the_cloud_event_and_inside_the_envelope()
     {
         var publisher = Publisher(bulk: false);
         var envelope = TestEnvelopes.Create(traceParent: TestEnvelopes.TraceParent);
+        var traceId = TestEnvelopes.TraceParent.Split('-')[1];
 
         await publisher.PublishAsync(TestEnvelopes.Topic, [envelope], CancellationToken.None);
 
@@ -196,8 +284,11 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
         var traceParent = Assert.Single(publish.Headers, h => h.Key == "traceparent").Value;
 
         // Same trace; the span id is ours when a listener records the publish span, the ingress one otherwise.
-        Assert.Equal(TestEnvelopes.TraceParent.Split('-')[1], traceParent.Split('-')[1]);
+        Assert.Equal(traceId, traceParent.Split('-')[1]);
         Assert.Equal(TestEnvelopes.TraceState, Assert.Single(publish.Headers, h => h.Key == "tracestate").Value);
+        var cloudEvent = (JsonObject)JsonNode.Parse(Assert.Single(await _sidecar.Broker!.EntriesAsync(TestEnvelopes.Topic)).Data)!;
+        Assert.Equal(traceId, ((string)cloudEvent["traceparent"]!).Split('-')[1]);
+        Assert.Equal(TestEnvelopes.TraceState, (string?)cloudEvent["tracestate"]);
         var carried = EnvelopeCodec.Decode(publish.Data);
         Assert.Equal(TestEnvelopes.TraceParent, carried.TraceParent);
         Assert.Equal(TestEnvelopes.TraceState, carried.TraceState);
@@ -225,6 +316,8 @@ public sealed class DaprEnvelopePublisherTests : IAsyncLifetime
             Options.Create(new TransportOptions { Kind = TransportKind.Dapr, PubSubName = TestEnvelopes.PubSub, BulkPublish = bulk }),
             Options.Create(new DaprTransportOptions { BulkPublishMaxBytes = bulkMaxBytes, PublishTimeout = TimeSpan.FromSeconds(5) }),
             new DaprMetrics(Metrics.WithCustomRegistry(_registry)),
+            _stores.Metrics,
+            _stores.Quarantine,
             TimeProvider.System,
             NullLogger<DaprEnvelopePublisher>.Instance);
     }

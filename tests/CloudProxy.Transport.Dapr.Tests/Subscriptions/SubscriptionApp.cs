@@ -1,6 +1,6 @@
 using System.Net;
 using CloudProxy.Core.Hosting;
-using CloudProxy.Core.Metrics;
+using CloudProxy.Core.Status;
 using CloudProxy.Core.Transport;
 using CloudProxy.Transport.Dapr.Subscriptions;
 using Microsoft.AspNetCore.Builder;
@@ -22,9 +22,12 @@ internal sealed class SubscriptionApp : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private SubscriptionApp(WebApplication app, CollectorRegistry registry, Uri baseAddress)
+    private readonly string _spool;
+
+    private SubscriptionApp(WebApplication app, CollectorRegistry registry, Uri baseAddress, string spool)
     {
         _app = app;
+        _spool = spool;
         Registry = registry;
         Client = new HttpClient(new SocketsHttpHandler(), disposeHandler: true) { BaseAddress = baseAddress };
     }
@@ -40,8 +43,11 @@ internal sealed class SubscriptionApp : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var spool = Directory.CreateTempSubdirectory("cloudproxy-dapr-sub-").FullName;
         var configuration = new Dictionary<string, string?>
         {
+            ["CloudProxy:Spool:Path"] = spool,
+            ["CloudProxy:Deferral:RetryDelaysSeconds"] = "0.2,0.5",
             ["CloudProxy:Transport:Kind"] = "Dapr",
             ["CloudProxy:Transport:PubSubName"] = TestEnvelopes.PubSub,
             ["CloudProxy:Transport:BulkSubscribeMaxMessages"] = "50",
@@ -53,16 +59,17 @@ internal sealed class SubscriptionApp : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(configuration);
-        var registry = Metrics.NewCustomRegistry();
-        builder.Services.AddSingleton<IMetricFactory>(Metrics.WithCustomRegistry(registry));
-        builder.Services.AddSingleton<CoreMetrics>();
         foreach (var handler in handlers)
         {
             builder.Services.AddSingleton(handler);
         }
 
-        new CloudProxyBuilder(builder.Services, builder.Configuration, ServiceRoles.FromNames(ServiceRoles.StatsDForwarder)).AddDaprTransport();
+        // Core as the host has it: deliveries go through its gate, which defers to its durable logs.
+        builder.Services
+            .AddCloudProxyCore(builder.Configuration, ServiceRoles.FromNames(ServiceRoles.StatsDForwarder), new BuildInfo("test", "test", "test"))
+            .AddDaprTransport();
         var app = builder.Build();
+        var registry = app.Services.GetRequiredService<CollectorRegistry>();
         try
         {
             app.MapDaprSubscriptions();
@@ -75,7 +82,7 @@ internal sealed class SubscriptionApp : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new SubscriptionApp(app, registry, new Uri(address));
+        return new SubscriptionApp(app, registry, new Uri(address), spool);
     }
 
     public async ValueTask DisposeAsync()
@@ -83,5 +90,6 @@ internal sealed class SubscriptionApp : IAsyncDisposable
         Client.Dispose();
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Directory.Delete(_spool, recursive: true);
     }
 }
