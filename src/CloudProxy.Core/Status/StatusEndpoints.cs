@@ -84,7 +84,8 @@ public sealed class HealthState(
         {
             yield return "refusing new data: the spool is full or the disk failed (cloudproxy_core_envelopes_refused_total)";
         }
-        else if (store.Disk.Used >= _ingressBound)
+        // Full: the next envelope of ordinary size would not fit (within 1 %, at most 1 MiB, of the bound).
+        else if (store.Disk.Used >= _ingressBound - Math.Min(_ingressBound / 100, 1 << 20))
         {
             yield return $"the spool is full ({store.Disk.Used} of {_ingressBound} bytes for new data; --spool-max-bytes)";
         }

@@ -33,6 +33,12 @@ public sealed class ReadinessTests
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(host, "/healthz"));
         Assert.Equal("degraded", await StatusFieldAsync(host));
 
+        // Past the refusal window it stays unready: the next batch would not fit either (the log stops a little
+        // short of its bound, so "full" cannot mean "at the bound to the byte").
+        Assert.True(await Eventually.TrueAsync(async () => (await ReadyAsync(host)).Reasons.Any(r => r.Contains("the spool is full", StringComparison.Ordinal))),
+            $"not unready for a full spool once refusals stopped: {string.Join("; ", (await ReadyAsync(host)).Reasons)}");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusAsync(host, "/readyz"));
+
         await using var statsd = new TcpLineSink(port);
         Assert.True(await Eventually.TrueAsync(async () => await StatusAsync(host, "/readyz") == HttpStatusCode.OK, TimeSpan.FromSeconds(30)),
             $"still not ready after the drain: {string.Join("; ", (await ReadyAsync(host)).Reasons)}");
