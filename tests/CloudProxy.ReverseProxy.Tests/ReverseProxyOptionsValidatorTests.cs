@@ -21,17 +21,16 @@ public class ReverseProxyOptionsValidatorTests
         options.Backpressure.Queries.Add(new BackpressureQueryOptions { Query = "up", WarningThreshold = 5 });
         options.RateLimit.TrustedProxies.Add("10.0.0.0/99");
 
-        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
-
-        Assert.Contains(failures, f => f.Contains("Listen (-listen-address)", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("ProxyUrl (-proxy-url)", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("MinWindow must be at least 1", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("MaxWindow must be greater than MinWindow", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("RefusalStatusCode", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("PrometheusUrl", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("WarningThreshold and EmergencyThreshold go together", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("TrustedProxies: '10.0.0.0/99'", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("-requests-per-minute", StringComparison.Ordinal));
+        AssertFailsNaming(options,
+            "Listen (-listen-address)",
+            "ProxyUrl (-proxy-url)",
+            "MinWindow must be at least 1",
+            "MaxWindow must be greater than MinWindow",
+            "RefusalStatusCode",
+            "PrometheusUrl",
+            "WarningThreshold and EmergencyThreshold go together",
+            "TrustedProxies: '10.0.0.0/99'",
+            "-requests-per-minute");
     }
 
     [Fact]
@@ -42,11 +41,10 @@ public class ReverseProxyOptionsValidatorTests
             Backpressure = { Enabled = true, MinWindow = 2, MaxWindow = 10, FailSafeWindow = 11, FailSafeSeconds = 0, CriticalityHeader = "X Crit" },
         };
 
-        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
-
-        Assert.Contains(failures, f => f.Contains("Backpressure:FailSafeWindow must be between MinWindow and MaxWindow", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Backpressure:FailSafeSeconds", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Backpressure:CriticalityHeader must be a header name", StringComparison.Ordinal));
+        AssertFailsNaming(options,
+            "Backpressure:FailSafeWindow must be between MinWindow and MaxWindow",
+            "Backpressure:FailSafeSeconds",
+            "Backpressure:CriticalityHeader must be a header name");
         Assert.Equal(6, new ProxyBackpressureOptions { MinWindow = 2, MaxWindow = 10 }.EffectiveFailSafeWindow);
     }
 
@@ -59,14 +57,13 @@ public class ReverseProxyOptionsValidatorTests
             Cache = { StaleIfErrorSeconds = -1, RefreshConcurrency = 0 },
         };
 
-        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
-
-        Assert.Contains(failures, f => f.Contains("Purge:Token must be at least 16 characters", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Purge:Path must be a path starting with /", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Purge:SyncIntervalMs", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Purge:MaxRecords", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Cache:StaleIfErrorSeconds", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("Cache:RefreshConcurrency", StringComparison.Ordinal));
+        AssertFailsNaming(options,
+            "Purge:Token must be at least 16 characters",
+            "Purge:Path must be a path starting with /",
+            "Purge:SyncIntervalMs",
+            "Purge:MaxRecords",
+            "Cache:StaleIfErrorSeconds",
+            "Cache:RefreshConcurrency");
     }
 
     [Fact]
@@ -91,5 +88,12 @@ public class ReverseProxyOptionsValidatorTests
     {
         Assert.Null(ProxyListenAddress.TryParse(text, out var endpoint));
         Assert.Equal((address, port), (endpoint.Address.ToString(), endpoint.Port));
+    }
+
+    /// <summary>Asserts that validating <paramref name="options"/> fails with a message containing each part.</summary>
+    private static void AssertFailsNaming(ReverseProxyOptions options, params string[] parts)
+    {
+        var failures = new ReverseProxyOptionsValidator().Validate(null, options).Failures!.ToList();
+        Assert.All(parts, part => Assert.Contains(failures, f => f.Contains(part, StringComparison.Ordinal)));
     }
 }
