@@ -43,8 +43,10 @@ ENV CloudProxy__DataDirectory=/data \
     DOTNET_CLI_TELEMETRY_OPTOUT=1
 # Every file the host writes (the spool's logs, state.db, the Graphite destination spools) goes under /data.
 ENV CloudProxy__DataDirectory=/data
-# --- Runtime tuning: GC mode and memory limits. Placeholder values, to be chosen by the operability work's
-# --- measurements (bench/); keep them in this one block.
+# --- Runtime tuning: GC mode and memory limits; keep them in this one block. Workstation GC, chosen by
+# --- measurement: bench/results/durability-2026-12-02.md (peak RSS under a slow upstream: 413 MiB workstation
+# --- vs 469 MiB server, 457 MiB server + GCConserveMemory, for Outbox MaxBytes 256 MiB; same accepted count).
+# --- No DOTNET_GCHeapHardLimit: the runtime already caps the heap at 75 % of a container memory limit.
 ENV DOTNET_gcServer=0
 # --- end of runtime tuning
 # The non-root user the .NET images ship (uid 1654; the chart's runAsUser).

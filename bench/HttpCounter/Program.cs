@@ -7,6 +7,8 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var app = builder.Build();
 long requests = 0, bytes = 0;
+// DELAY_MS: a slow upstream (bench/durability/run.sh's memory phase): every answer waits this long first.
+var delay = int.TryParse(Environment.GetEnvironmentVariable("DELAY_MS"), out var d) ? d : 0;
 var reply = "{\"id\":\"00000000000000000000000000000000\"}"u8.ToArray();
 
 app.MapGet("/_count", () => Results.Text(
@@ -19,6 +21,11 @@ app.MapPost("/{**path}", async (HttpContext context) =>
     while ((n = await context.Request.Body.ReadAsync(buffer, context.RequestAborted)) > 0)
     {
         read += n;
+    }
+
+    if (delay > 0)
+    {
+        await Task.Delay(delay, context.RequestAborted);
     }
 
     Interlocked.Increment(ref requests);
