@@ -1,6 +1,6 @@
 namespace CloudProxy.Transport.Dapr;
 
-/// <summary>Every log event id of the Dapr transport, in one place (range 2000–2099).</summary>
+/// <summary>Every log event id of the Dapr transport, in one place (range 2000–2999, see Core's LogEvents).</summary>
 internal static class DaprLogEvents
 {
     public const int PublishRefused = 2001;

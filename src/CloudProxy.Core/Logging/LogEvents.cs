@@ -1,9 +1,26 @@
 namespace CloudProxy.Core;
 
-/// <summary>Every log event id, in one registry. Ranges: Core 1000–1999, Transport.Dapr 2000–2999,
-/// StatsD 3000–3999, Sentry 4000–4999, Graphite 5000–5999, ReverseProxy 6000–6999, Host 9000–9999.</summary>
+/// <summary>
+/// The registry of log event ids: <see cref="Ranges"/> says which module owns which block, Core's own ids
+/// follow. Each module keeps its ids beside its code (<c>StatsDEventIds</c>, <c>SentryEventIds</c>,
+/// <c>GraphiteEventIds</c>, <c>ReverseProxyEventIds</c>, <c>DaprLogEvents</c>), inside its block; a test
+/// (LogEventIdTests) reads every <c>[LoggerMessage]</c> of every module and fails on an id used twice, an id
+/// outside its module's block, or a message without an id.
+/// </summary>
 public static class LogEvents
 {
+    /// <summary>The block of ids each assembly owns, first and last inclusive.</summary>
+    public static IReadOnlyDictionary<string, (int First, int Last)> Ranges { get; } = new Dictionary<string, (int First, int Last)>(StringComparer.Ordinal)
+    {
+        ["CloudProxy.Core"] = (1000, 1999),
+        ["CloudProxy.Transport.Dapr"] = (2000, 2999),
+        ["CloudProxy.StatsD"] = (3000, 3999),
+        ["CloudProxy.Sentry"] = (4000, 4999),
+        ["CloudProxy.Graphite"] = (5000, 5999),
+        ["CloudProxy.ReverseProxy"] = (6000, 6999),
+        ["CloudProxy.Host"] = (9000, 9999),
+    };
+
     public const int SpoolOpened = 1001;
     public const int PublishFailed = 1002;
     public const int PublisherRecovered = 1003;
