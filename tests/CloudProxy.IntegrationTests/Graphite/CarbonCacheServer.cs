@@ -33,7 +33,13 @@ public sealed class CarbonCacheServer : IAsyncDisposable
 
     public string WhisperDirectory => Path.Combine(_directory, "storage", "whisper");
 
-    public static async Task<CarbonCacheServer> StartAsync()
+    /// <summary>
+    /// Starts carbon-cache on <paramref name="port"/> (a free one when null). Every <paramref name="metricIntervalSeconds"/>
+    /// (carbon's default 60; 0 turns it off) carbon records its own counters, such as
+    /// carbon.agents.HOST.metricsReceived (points received in the interval), into its own whisper files
+    /// (see <see cref="ReceivedPerIntervalAsync"/>).
+    /// </summary>
+    public static async Task<CarbonCacheServer> StartAsync(int? port = null, int metricIntervalSeconds = 60)
     {
         if (!File.Exists(CarbonCache) || !File.Exists(Python))
         {
@@ -41,7 +47,7 @@ public sealed class CarbonCacheServer : IAsyncDisposable
         }
 
         var directory = Directory.CreateTempSubdirectory("cloudproxy-carbon-").FullName;
-        var port = Loopback.FreeTcpPort();
+        var linePort = port ?? Loopback.FreeTcpPort();
         var storage = Path.Combine(directory, "storage");
         await File.WriteAllTextAsync(Path.Combine(directory, "carbon.conf"), string.Create(CultureInfo.InvariantCulture, $"""
             [cache]
@@ -56,7 +62,7 @@ public sealed class CarbonCacheServer : IAsyncDisposable
             MAX_UPDATES_PER_SECOND = 100000
             MAX_CREATES_PER_MINUTE = inf
             LINE_RECEIVER_INTERFACE = 127.0.0.1
-            LINE_RECEIVER_PORT = {port}
+            LINE_RECEIVER_PORT = {linePort}
             ENABLE_UDP_LISTENER = False
             PICKLE_RECEIVER_INTERFACE = 127.0.0.1
             PICKLE_RECEIVER_PORT = {Loopback.FreeTcpPort()}
@@ -65,6 +71,7 @@ public sealed class CarbonCacheServer : IAsyncDisposable
             LOG_LISTENER_CONN_SUCCESS = False
             LOG_UPDATES = False
             LOG_CREATES = False
+            CARBON_METRIC_INTERVAL = {metricIntervalSeconds}
             """));
         await File.WriteAllTextAsync(Path.Combine(directory, "storage-schemas.conf"), "[all]\npattern = .*\nretentions = 1s:6h\n");
 
@@ -75,15 +82,15 @@ public sealed class CarbonCacheServer : IAsyncDisposable
         }
 
         var process = Process.Start(start)!;
-        var server = new CarbonCacheServer(process, directory, port);
+        var server = new CarbonCacheServer(process, directory, linePort);
         process.OutputDataReceived += (_, e) => server.Append(e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        if (!await Eventually.TrueAsync(() => Accepts(port), TimeSpan.FromSeconds(30)))
+        if (!await Eventually.TrueAsync(() => Accepts(linePort), TimeSpan.FromSeconds(30)))
         {
             await server.DisposeAsync();
-            throw new InvalidOperationException($"carbon-cache did not listen on {port}: {server.Output}");
+            throw new InvalidOperationException($"carbon-cache did not listen on {linePort}: {server.Output}");
         }
 
         return server;
@@ -130,6 +137,17 @@ public sealed class CarbonCacheServer : IAsyncDisposable
             var parts = line.Split(' ');
             return (long.Parse(parts[0], CultureInfo.InvariantCulture), double.Parse(parts[1], CultureInfo.InvariantCulture));
         })];
+    }
+
+    /// <summary>
+    /// carbon's own count of the points its receivers took in each CARBON_METRIC_INTERVAL (carbon/instrumentation.py,
+    /// recordMetrics: <c>metricsReceived</c>, stored under carbon.agents.&lt;hostname&gt;), oldest first.
+    /// </summary>
+    public async Task<IReadOnlyList<(long Timestamp, double Value)>> ReceivedPerIntervalAsync()
+    {
+        var agents = Path.Combine(WhisperDirectory, "carbon", "agents");
+        var host = Directory.Exists(agents) ? Directory.GetDirectories(agents).SingleOrDefault() : null;
+        return host is null ? [] : await ReadAsync($"carbon.agents.{Path.GetFileName(host)}.metricsReceived");
     }
 
     public async ValueTask DisposeAsync()
