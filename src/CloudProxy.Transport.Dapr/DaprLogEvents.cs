@@ -13,5 +13,6 @@ internal static class DaprLogEvents
     public const int DeliveryRefused = 2011;
     public const int HandlerFailed = 2012;
     public const int BulkEntryWithoutId = 2013;
+    public const int Redeliveries = 2014;
     public const int StateOperationFailed = 2020;
 }

@@ -1,4 +1,6 @@
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Metrics;
+using CloudProxy.Core.Spool;
 using CloudProxy.Core.State;
 using CloudProxy.Core.Transport;
 using CloudProxy.Transport.Dapr.Publishing;
@@ -49,6 +51,11 @@ public static class DaprTransportExtensions
         services.RemoveAll<IStateStore>();
         services.AddSingleton<IStateStore>(sp => sp.GetRequiredService<DaprStateStore>());
 
+        services.TryAddSingleton(sp => new DeliveryJournal(
+            // Beside the logs it accounts for (the spool folder holds one folder per log, and this one file).
+            Path.Combine(sp.GetRequiredService<IOptions<SpoolOptions>>().Value.Path, "dapr-deliveries.journal"),
+            sp.GetRequiredService<CoreMetrics>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<DeliveryJournal>>()));
         services.TryAddSingleton<DaprDeliveryEndpoint>();
         return builder;
     }

@@ -27,6 +27,8 @@ internal sealed partial class DaprDeliveryEndpoint
     private readonly TransportOptions _transport;
     private readonly DaprTransportOptions _options;
     private readonly DaprMetrics _metrics;
+    private readonly CoreMetrics _coreMetrics;
+    private readonly DeliveryJournal _journal;
     private readonly ILogger _logger;
 
     public DaprDeliveryEndpoint(
@@ -34,6 +36,8 @@ internal sealed partial class DaprDeliveryEndpoint
         IOptions<TransportOptions> transport,
         IOptions<DaprTransportOptions> options,
         DaprMetrics metrics,
+        CoreMetrics coreMetrics,
+        DeliveryJournal journal,
         ILogger<DaprDeliveryEndpoint> logger)
     {
         ArgumentNullException.ThrowIfNull(gate);
@@ -42,6 +46,8 @@ internal sealed partial class DaprDeliveryEndpoint
         _transport = transport.Value;
         _options = options.Value;
         _metrics = metrics;
+        _coreMetrics = coreMetrics;
+        _journal = journal;
         _logger = logger;
     }
 
@@ -122,8 +128,29 @@ internal sealed partial class DaprDeliveryEndpoint
             reader.AdvanceTo(body.Buffer.End);
         }
 
-        var (outcomes, reasons) = await DispatchAsync(topic, delivery, context.RequestAborted);
-        await ReplyAsync(context, delivery, outcomes, reasons);
+        // Open until answered: a kill in between makes daprd deliver it again, and the next process counts it.
+        var mark = _journal.Begin(topic, delivery.Entries.Count);
+        try
+        {
+            var (outcomes, reasons) = await DispatchAsync(topic, delivery, context.RequestAborted);
+            await ReplyAsync(context, delivery, outcomes, reasons);
+        }
+        catch (Exception) when (Counted(topic, delivery.Entries.Count, "handler_failed"))
+        {
+            // Unreachable: the filter counts and lets the exception go on (daprd gets a 500 and retries the
+            // delivery, parts of which may have been handled).
+            throw;
+        }
+        finally
+        {
+            _journal.End(mark);
+        }
+    }
+
+    private bool Counted(string topic, int envelopes, string reason)
+    {
+        _coreMetrics.Duplicates.WithLabels(topic, reason).Inc(envelopes);
+        return false;
     }
 
     private async Task<(DeliveryOutcome[] Outcomes, string?[] Reasons)> DispatchAsync(
@@ -171,6 +198,18 @@ internal sealed partial class DaprDeliveryEndpoint
                 {
                     _metrics.DeliveryDropped.WithLabels(DropReason.Handler).Inc();
                 }
+            }
+        }
+
+        // Kafka (components-contrib common/component/kafka/consumer.go) retries a bulk as a whole when any entry
+        // asks for it, so the entries answered SUCCESS come again; Redis retries only the RETRY entries. Counted
+        // for either broker: the count is of possible duplicates.
+        if (delivery.IsBulk && outcomes.Contains(DeliveryOutcome.Retry))
+        {
+            var succeeded = outcomes.Count(o => o == DeliveryOutcome.Success);
+            if (succeeded > 0)
+            {
+                _coreMetrics.Duplicates.WithLabels(topic, "bulk_retry").Inc(succeeded);
             }
         }
 
