@@ -15,6 +15,16 @@ public static class SentryMetricNames
     /// <summary>Labels <c>upstream</c>, <c>outcome</c> (delivered, rejected, rate_limited, server_error, transport_error, deferred).</summary>
     public const string UpstreamRequests = "cloudproxy_sentry_upstream_requests_total";
 
+    /// <summary>
+    /// Label <c>upstream</c>: request body bytes written to that upstream's connections as sent (gzip unless
+    /// <c>Forwarder:Compress</c> is false), every attempt (a retry sends them again); compare with
+    /// <see cref="UpstreamBodyBytes"/> for the saving.
+    /// </summary>
+    public const string UpstreamWireBytes = "cloudproxy_sentry_upstream_wire_bytes_total";
+
+    /// <summary>Label <c>upstream</c>: the same request bodies before compression (every attempt).</summary>
+    public const string UpstreamBodyBytes = "cloudproxy_sentry_upstream_body_bytes_total";
+
     /// <summary>Labels <c>upstream</c>, <c>reason</c>: envelopes an upstream refused for good (status_400, status_413…), never resent.</summary>
     public const string UpstreamDropped = "cloudproxy_sentry_upstream_dropped_total";
 

@@ -97,6 +97,12 @@ public sealed class SentryForwarderOptions
 
     public int MaxConcurrency { get; set; } = 64;
 
+    /// <summary>
+    /// Send every body to the upstreams gzip-compressed (<c>Content-Encoding: gzip</c>), as the SDKs do; Sentry
+    /// decodes it on every endpoint. Default on; false sends the decompressed body as the ingress stored it.
+    /// </summary>
+    public bool Compress { get; set; } = true;
+
     /// <summary>Recent latency above this multiple of the long-run latency counts as an overload signal.</summary>
     public double LatencyRiseFactor { get; set; } = 2.0;
 }

@@ -27,6 +27,8 @@ public sealed class SentryForwarderMetrics
     private readonly Gauge _inFlight;
     private readonly Histogram _latency;
     private readonly Gauge _rateLimits;
+    private readonly Counter _wireBytes;
+    private readonly Counter _bodyBytes;
 
     public SentryForwarderMetrics(IMetricFactory factory)
     {
@@ -39,6 +41,8 @@ public sealed class SentryForwarderMetrics
         _latency = factory.CreateHistogram(SentryMetricNames.UpstreamLatency, "Seconds per upstream request (answered ones).", ["upstream"],
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
         _rateLimits = factory.CreateGauge(SentryMetricNames.RateLimitsActive, "Rate limits an upstream announced (429, X-Sentry-Rate-Limits) still in force.", ["upstream"]);
+        _wireBytes = factory.CreateCounter(SentryMetricNames.UpstreamWireBytes, "Request body bytes written to each upstream's connections, as sent (gzip-compressed unless Forwarder:Compress is false), every attempt counted.", ["upstream"]);
+        _bodyBytes = factory.CreateCounter(SentryMetricNames.UpstreamBodyBytes, "The same request bodies before compression, every attempt counted.", ["upstream"]);
         Requeued = factory.CreateCounter(SentryMetricNames.Requeued, "Envelopes delivered to some upstreams and requeued for the rest.");
         UnknownKind = factory.CreateCounter(SentryMetricNames.EnvelopesDropped, "Envelopes the Sentry forwarder could not read, by reason.", ["reason"]).WithLabels("unknown_kind");
         OgreRequests = factory.CreateCounter(SentryMetricNames.OgreSentryRequests, "ogre: requests sent to upstream Sentry instances.");
@@ -56,6 +60,12 @@ public sealed class SentryForwarderMetrics
     public void Outcome(string upstream, SentryUpstreamOutcome outcome) => _requests.WithLabels(upstream, OutcomeNames[(int)outcome]).Inc();
 
     public void Dropped(string upstream, int status) => _dropped.WithLabels(upstream, "status_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+
+    public void WireBytes(string upstream, long wire, long uncompressed)
+    {
+        _wireBytes.WithLabels(upstream).Inc(wire);
+        _bodyBytes.WithLabels(upstream).Inc(uncompressed);
+    }
 
     public void Duplicate(string upstream) => _duplicates.WithLabels(upstream).Inc();
 

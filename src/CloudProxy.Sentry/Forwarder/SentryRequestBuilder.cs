@@ -10,11 +10,12 @@ namespace CloudProxy.Sentry.Forwarder;
 /// <summary>
 /// Builds the request to one upstream from an envelope, applying that upstream's key and project mapping
 /// everywhere they appear: the URL path (<c>/api/{project}/…</c>), <c>?sentry_key=</c>, <c>X-Sentry-Auth</c>
-/// or <c>Authorization</c>, and the envelope header's <c>dsn</c>.
+/// or <c>Authorization</c>, and the envelope header's <c>dsn</c>. With <c>compress</c> the body goes gzip-compressed
+/// (<c>Content-Encoding: gzip</c>), which Sentry (Relay's request decompression layer) decodes on every endpoint.
 /// </summary>
 public static class SentryRequestBuilder
 {
-    public static HttpRequestMessage Build(SentryUpstream upstream, Envelope envelope)
+    public static HttpRequestMessage Build(SentryUpstream upstream, Envelope envelope, bool compress = false, Action<long, long>? sent = null)
     {
         ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(envelope);
@@ -31,7 +32,12 @@ public static class SentryRequestBuilder
             payload = MapEnvelopeDsn(payload, upstream);
         }
 
-        var content = new ReadOnlyMemoryContent(payload);
+        var content = new SentryBodyContent(compress ? SentryBodyContent.Gzip(payload.Span) : payload, payload.Length, sent);
+        if (compress)
+        {
+            content.Headers.ContentEncoding.Add("gzip");
+        }
+
         if (headers.TryGetValue(SentryEnvelopeHeaders.ContentType, out var contentType) && MediaTypeHeaderValue.TryParse(contentType, out var media))
         {
             content.Headers.ContentType = media;

@@ -25,6 +25,8 @@ public sealed partial class SentryUpstreamClient
     private readonly LogThrottle _failingLog;
     private readonly LogThrottle _rejectedLog;
     private readonly LogThrottle _rateLimitedLog;
+    private readonly bool _compress;
+    private readonly Action<long, long> _wireBytes;
     private long _pausedUntilTicks;
 
     public SentryUpstreamClient(
@@ -49,6 +51,9 @@ public sealed partial class SentryUpstreamClient
         _failingLog = new LogThrottle(time);
         _rejectedLog = new LogThrottle(time);
         _rateLimitedLog = new LogThrottle(time);
+        _compress = options.Compress;
+        var name = upstream.Name;
+        _wireBytes = (wire, uncompressed) => metrics.WireBytes(name, wire, uncompressed);
         Limiter = new SentryAimdLimiter(options.InitialConcurrency, options.MinConcurrency, options.MaxConcurrency, options.LatencyRiseFactor, time);
     }
 
@@ -78,7 +83,7 @@ public sealed partial class SentryUpstreamClient
         try
         {
             _metrics.OgreRequests.Inc();
-            using var request = SentryRequestBuilder.Build(Upstream, envelope);
+            using var request = SentryRequestBuilder.Build(Upstream, envelope, _compress, _wireBytes);
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.Latency(name, elapsed);
