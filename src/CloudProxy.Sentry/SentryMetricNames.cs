@@ -25,6 +25,12 @@ public static class SentryMetricNames
     /// <summary>Label <c>upstream</c>: the same request bodies before compression (every attempt).</summary>
     public const string UpstreamBodyBytes = "cloudproxy_sentry_upstream_body_bytes_total";
 
+    /// <summary>
+    /// Label <c>upstream</c>: envelope items held back (kept, sent once the limit ends) because a rate limit of
+    /// that upstream covers their category, while the envelope's other items were sent.
+    /// </summary>
+    public const string UpstreamItemsHeld = "cloudproxy_sentry_upstream_items_held_total";
+
     /// <summary>Labels <c>upstream</c>, <c>reason</c>: envelopes an upstream refused for good (status_400, status_413…), never resent.</summary>
     public const string UpstreamDropped = "cloudproxy_sentry_upstream_dropped_total";
 
