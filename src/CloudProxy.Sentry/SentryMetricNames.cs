@@ -9,6 +9,15 @@ public static class SentryMetricNames
     /// <summary>Label <c>reason</c>: why a request was refused (auth_missing, body_too_large, rate_limited…).</summary>
     public const string Refusals = "cloudproxy_sentry_refusals_total";
 
+    /// <summary>
+    /// Labels <c>reason</c>, <c>category</c>: quantities (items; bytes for attachment and log_byte) the ingress
+    /// refused under a rate limit and reports upstream in <c>client_report</c> items.
+    /// </summary>
+    public const string OutcomesReported = "cloudproxy_sentry_outcomes_reported_total";
+
+    /// <summary>Client-report envelopes the ingress could not queue (outbox full): those outcomes are lost.</summary>
+    public const string OutcomeReportsLost = "cloudproxy_sentry_outcome_reports_lost_total";
+
     /// <summary>Decompressed payload bytes handed to the outbox.</summary>
     public const string BytesAccepted = "cloudproxy_sentry_bytes_accepted_total";
 

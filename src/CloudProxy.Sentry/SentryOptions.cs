@@ -51,6 +51,16 @@ public sealed class SentryIngressOptions
     /// quotas checked first): <see cref="SentryPassthroughMode.Sdk"/> by default.
     /// </summary>
     public SentryPassthroughMode Passthrough { get; set; } = SentryPassthroughMode.Sdk;
+
+    /// <summary>
+    /// Report what this ingress refuses under a rate limit (an upstream's, mirrored, or its own quota) to the
+    /// upstreams as <c>client_report</c> items (<c>rate_limited_events</c>), batched per key and project, as
+    /// Relay in proxy mode does; so the upstream's usage stats show it. Default on.
+    /// </summary>
+    public bool OutcomeReports { get; set; } = true;
+
+    /// <summary>How often the batched outcomes are sent (seconds).</summary>
+    public double OutcomeFlushSeconds { get; set; } = 30;
 }
 
 /// <summary>What the pass-through route forwards besides the buffered ingestion routes.</summary>

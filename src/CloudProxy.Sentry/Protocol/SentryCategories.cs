@@ -45,6 +45,25 @@ public static class SentryCategoryNames
         ("attachment_item", SentryCategories.Attachment),
     ];
 
+    /// <summary>The Sentry name of one category bit (the first of its names), or null for Internal/None/several.</summary>
+    public static string? NameOf(SentryCategories category)
+    {
+        if (category is SentryCategories.Internal or SentryCategories.None or SentryCategories.Unknown)
+        {
+            return null;
+        }
+
+        foreach (var (n, c) in Names)
+        {
+            if (c == category)
+            {
+                return n;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The category of a rate-limit name; Unknown for names this version does not know.</summary>
     public static SentryCategories FromName(ReadOnlySpan<char> name)
     {

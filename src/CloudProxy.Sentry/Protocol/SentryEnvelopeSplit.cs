@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>One item of an envelope: its bytes (item header line, payload and the newline after it) and how it is rate limited.</summary>
-public readonly record struct SentryEnvelopeItem(int Start, int End, SentryCategories Category, bool CreatesEvent, bool RequiresEvent);
+public readonly record struct SentryEnvelopeItem(int Start, int End, SentryCategories Category, bool CreatesEvent, bool RequiresEvent, int PayloadLength);
 
 /// <summary>An envelope cut in two: the items that may go now and those a rate limit holds back, each behind the same header line.</summary>
 public sealed record SentryEnvelopeParts(byte[]? Kept, SentryCategories KeptCategories, byte[] Held, SentryCategories HeldCategories, int HeldItems);
@@ -41,6 +41,7 @@ public static class SentryEnvelopeSplit
             }
 
             at = newline < 0 ? body.Length : at + newline + 1;
+            int payloadLength;
             if (length is { } declared)
             {
                 if (declared < 0 || declared > body.Length - at)
@@ -48,6 +49,7 @@ public static class SentryEnvelopeSplit
                     return false;
                 }
 
+                payloadLength = (int)declared;
                 at += (int)declared;
                 if (at < body.Length && body[at] == (byte)'\n')
                 {
@@ -57,10 +59,11 @@ public static class SentryEnvelopeSplit
             else
             {
                 newline = body[at..].IndexOf((byte)'\n');
+                payloadLength = newline < 0 ? body.Length - at : newline;
                 at = newline < 0 ? body.Length : at + newline + 1;
             }
 
-            items.Add(new SentryEnvelopeItem(start, at, SentryCategoryNames.FromItemType(type), SentryCategoryNames.CreatesEvent(type), SentryCategoryNames.RequiresEvent(type)));
+            items.Add(new SentryEnvelopeItem(start, at, SentryCategoryNames.FromItemType(type), SentryCategoryNames.CreatesEvent(type), SentryCategoryNames.RequiresEvent(type), payloadLength));
         }
 
         return true;
