@@ -177,8 +177,10 @@ public static class CommandLine
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");
         text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags; Forwarder: Host, Port, Protocol (Udp|Tcp), MaxDatagramBytes");
         text.AppendLine("  CloudProxy:Sentry     Topic; Ingress: AllowedKeys, AllowedProjects, MaxEventBytes, MaxEnvelopeBytes, MaxAttachmentBytes,");
-        text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds; Forwarder: Upstreams (Name, Url,");
-        text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor");
+        text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds, OutcomeReports (client reports of");
+        text.AppendLine("                        rate-limited refusals, default true), OutcomeFlushSeconds; Forwarder: Upstreams (Name, Url,");
+        text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor,");
+        text.AppendLine("                        Compress (gzip bodies to the upstreams, default true)");
         text.AppendLine("  CloudProxy:Graphite   Topic; Gateway: KeyPrefix, DevMode, MaxBodyBytes, MaxDecompressedBytes, MaxNameLength,");
         text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, AdminAddress, AdminToken,");
         text.AppendLine("                        KeyRefreshSeconds, KeysStateKey, RecentBadLines, MaxKeyLabels; Forwarder: Destinations,");

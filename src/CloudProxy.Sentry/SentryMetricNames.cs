@@ -9,11 +9,36 @@ public static class SentryMetricNames
     /// <summary>Label <c>reason</c>: why a request was refused (auth_missing, body_too_large, rate_limited…).</summary>
     public const string Refusals = "cloudproxy_sentry_refusals_total";
 
+    /// <summary>
+    /// Labels <c>reason</c>, <c>category</c>: quantities (items; bytes for attachment and log_byte) the ingress
+    /// refused under a rate limit and reports upstream in <c>client_report</c> items.
+    /// </summary>
+    public const string OutcomesReported = "cloudproxy_sentry_outcomes_reported_total";
+
+    /// <summary>Client-report envelopes the ingress could not queue (outbox full): those outcomes are lost.</summary>
+    public const string OutcomeReportsLost = "cloudproxy_sentry_outcome_reports_lost_total";
+
     /// <summary>Decompressed payload bytes handed to the outbox.</summary>
     public const string BytesAccepted = "cloudproxy_sentry_bytes_accepted_total";
 
     /// <summary>Labels <c>upstream</c>, <c>outcome</c> (delivered, rejected, rate_limited, server_error, transport_error, deferred).</summary>
     public const string UpstreamRequests = "cloudproxy_sentry_upstream_requests_total";
+
+    /// <summary>
+    /// Label <c>upstream</c>: request body bytes written to that upstream's connections as sent (gzip unless
+    /// <c>Forwarder:Compress</c> is false), every attempt (a retry sends them again); compare with
+    /// <see cref="UpstreamBodyBytes"/> for the saving.
+    /// </summary>
+    public const string UpstreamWireBytes = "cloudproxy_sentry_upstream_wire_bytes_total";
+
+    /// <summary>Label <c>upstream</c>: the same request bodies before compression (every attempt).</summary>
+    public const string UpstreamBodyBytes = "cloudproxy_sentry_upstream_body_bytes_total";
+
+    /// <summary>
+    /// Label <c>upstream</c>: envelope items held back (kept, sent once the limit ends) because a rate limit of
+    /// that upstream covers their category, while the envelope's other items were sent.
+    /// </summary>
+    public const string UpstreamItemsHeld = "cloudproxy_sentry_upstream_items_held_total";
 
     /// <summary>Labels <c>upstream</c>, <c>reason</c>: envelopes an upstream refused for good (status_400, status_413…), never resent.</summary>
     public const string UpstreamDropped = "cloudproxy_sentry_upstream_dropped_total";

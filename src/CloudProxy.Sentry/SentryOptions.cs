@@ -51,6 +51,16 @@ public sealed class SentryIngressOptions
     /// quotas checked first): <see cref="SentryPassthroughMode.Sdk"/> by default.
     /// </summary>
     public SentryPassthroughMode Passthrough { get; set; } = SentryPassthroughMode.Sdk;
+
+    /// <summary>
+    /// Report what this ingress refuses under a rate limit (an upstream's, mirrored, or its own quota) to the
+    /// upstreams as <c>client_report</c> items (<c>rate_limited_events</c>), batched per key and project, as
+    /// Relay in proxy mode does; so the upstream's usage stats show it. Default on.
+    /// </summary>
+    public bool OutcomeReports { get; set; } = true;
+
+    /// <summary>How often the batched outcomes are sent (seconds).</summary>
+    public double OutcomeFlushSeconds { get; set; } = 30;
 }
 
 /// <summary>What the pass-through route forwards besides the buffered ingestion routes.</summary>
@@ -96,6 +106,12 @@ public sealed class SentryForwarderOptions
     public int MinConcurrency { get; set; } = 1;
 
     public int MaxConcurrency { get; set; } = 64;
+
+    /// <summary>
+    /// Send every body to the upstreams gzip-compressed (<c>Content-Encoding: gzip</c>), as the SDKs do; Sentry
+    /// decodes it on every endpoint. Default on; false sends the decompressed body as the ingress stored it.
+    /// </summary>
+    public bool Compress { get; set; } = true;
 
     /// <summary>Recent latency above this multiple of the long-run latency counts as an overload signal.</summary>
     public double LatencyRiseFactor { get; set; } = 2.0;

@@ -48,6 +48,8 @@ public static class SentryServiceCollectionExtensions
             services.TryAddSingleton<SentryIngressMetrics>();
             services.TryAddSingleton<SentryReplies>();
             services.TryAddSingleton<SentryAdmission>();
+            services.TryAddSingleton<SentryOutcomeReporter>();
+            services.AddHostedService(sp => sp.GetRequiredService<SentryOutcomeReporter>());
             services.TryAddSingleton<SentryIngressHandler>();
             services.TryAddSingleton<SentryPassthrough>();
             services.AddHttpClient(SentryPassthrough.ClientName, c => c.Timeout = TimeSpan.FromSeconds(30))

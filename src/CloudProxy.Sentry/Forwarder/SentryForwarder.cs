@@ -102,16 +102,26 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
         }
 
         var targets = Targets(envelope);
-        var results = new Task<SentrySendResult>[targets.Count];
+        var results = new Task<(SentrySendResult Result, Envelope? Held)>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
             results[i] = targets[i].SendAsync(envelope, cancellationToken);
         }
 
-        var done = await Task.WhenAll(results);
+        var sent = await Task.WhenAll(results);
+        var done = new SentrySendResult[sent.Length];
         var pending = new List<SentryUpstreamClient>();
         for (var i = 0; i < targets.Count; i++)
         {
+            done[i] = sent[i].Result;
+            if (sent[i].Held is { } held && !await _deferrals.DeferAsync(held))
+            {
+                // The items a rate limit holds could not be kept apart: retry the whole envelope for this
+                // upstream, which will then see the items it already took a second time.
+                _metrics.Duplicate(targets[i].Upstream.Name);
+                done[i] = SentrySendResult.Limited;
+            }
+
             if (done[i] != SentrySendResult.Done)
             {
                 pending.Add(targets[i]);
@@ -128,20 +138,7 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
             return Array.TrueForAll(done, d => d == SentrySendResult.Failed) ? DeliveryOutcome.Unavailable : DeliveryOutcome.Retry;
         }
 
-        var copy = new Envelope
-        {
-            Topic = envelope.Topic,
-            Kind = envelope.Kind,
-            Key = envelope.Key,
-            ReceivedAt = envelope.ReceivedAt,
-            TraceParent = envelope.TraceParent,
-            TraceState = envelope.TraceState,
-            Headers = new Dictionary<string, string>(envelope.Headers, StringComparer.OrdinalIgnoreCase)
-            {
-                [SentryEnvelopeHeaders.Upstreams] = string.Join(',', pending.Select(p => p.Upstream.Name)),
-            },
-            Payload = envelope.Payload,
-        };
+        var copy = CopyOf(envelope, envelope.Payload, null, string.Join(',', pending.Select(p => p.Upstream.Name)));
         if (await _deferrals.DeferAsync(copy))
         {
             _metrics.Requeued.Inc();
@@ -174,6 +171,33 @@ public sealed partial class SentryForwarder : IEnvelopeHandler
 
         // An upstream named in a requeued copy but no longer configured: deliver to all rather than lose it.
         return targets.Count == wanted.Length ? targets : [.. _upstreams];
+    }
+
+    /// <summary>A copy of the envelope with another payload (and its categories, when given), for the named upstreams only.</summary>
+    internal static Envelope CopyOf(Envelope envelope, ReadOnlyMemory<byte> payload, SentryCategories? categories, string? upstreams)
+    {
+        var headers = new Dictionary<string, string>(envelope.Headers, StringComparer.OrdinalIgnoreCase);
+        if (upstreams is not null)
+        {
+            headers[SentryEnvelopeHeaders.Upstreams] = upstreams;
+        }
+
+        if (categories is { } c)
+        {
+            headers[SentryEnvelopeHeaders.Categories] = ((int)c).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return new Envelope
+        {
+            Topic = envelope.Topic,
+            Kind = envelope.Kind,
+            Key = envelope.Key,
+            ReceivedAt = envelope.ReceivedAt,
+            TraceParent = envelope.TraceParent,
+            TraceState = envelope.TraceState,
+            Headers = headers,
+            Payload = payload,
+        };
     }
 
     internal static SentryCategories CategoriesOf(Envelope envelope) =>

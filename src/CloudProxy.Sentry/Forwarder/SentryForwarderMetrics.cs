@@ -27,6 +27,9 @@ public sealed class SentryForwarderMetrics
     private readonly Gauge _inFlight;
     private readonly Histogram _latency;
     private readonly Gauge _rateLimits;
+    private readonly Counter _wireBytes;
+    private readonly Counter _bodyBytes;
+    private readonly Counter _itemsHeld;
 
     public SentryForwarderMetrics(IMetricFactory factory)
     {
@@ -39,6 +42,9 @@ public sealed class SentryForwarderMetrics
         _latency = factory.CreateHistogram(SentryMetricNames.UpstreamLatency, "Seconds per upstream request (answered ones).", ["upstream"],
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 16) });
         _rateLimits = factory.CreateGauge(SentryMetricNames.RateLimitsActive, "Rate limits an upstream announced (429, X-Sentry-Rate-Limits) still in force.", ["upstream"]);
+        _wireBytes = factory.CreateCounter(SentryMetricNames.UpstreamWireBytes, "Request body bytes written to each upstream's connections, as sent (gzip-compressed unless Forwarder:Compress is false), every attempt counted.", ["upstream"]);
+        _bodyBytes = factory.CreateCounter(SentryMetricNames.UpstreamBodyBytes, "The same request bodies before compression, every attempt counted.", ["upstream"]);
+        _itemsHeld = factory.CreateCounter(SentryMetricNames.UpstreamItemsHeld, "Envelope items held back for an upstream by a rate limit on their category while the envelope's other items were sent.", ["upstream"]);
         Requeued = factory.CreateCounter(SentryMetricNames.Requeued, "Envelopes delivered to some upstreams and requeued for the rest.");
         UnknownKind = factory.CreateCounter(SentryMetricNames.EnvelopesDropped, "Envelopes the Sentry forwarder could not read, by reason.", ["reason"]).WithLabels("unknown_kind");
         OgreRequests = factory.CreateCounter(SentryMetricNames.OgreSentryRequests, "ogre: requests sent to upstream Sentry instances.");
@@ -56,6 +62,14 @@ public sealed class SentryForwarderMetrics
     public void Outcome(string upstream, SentryUpstreamOutcome outcome) => _requests.WithLabels(upstream, OutcomeNames[(int)outcome]).Inc();
 
     public void Dropped(string upstream, int status) => _dropped.WithLabels(upstream, "status_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+
+    public void WireBytes(string upstream, long wire, long uncompressed)
+    {
+        _wireBytes.WithLabels(upstream).Inc(wire);
+        _bodyBytes.WithLabels(upstream).Inc(uncompressed);
+    }
+
+    public void ItemsHeld(string upstream, int items) => _itemsHeld.WithLabels(upstream).Inc(items);
 
     public void Duplicate(string upstream) => _duplicates.WithLabels(upstream).Inc();
 

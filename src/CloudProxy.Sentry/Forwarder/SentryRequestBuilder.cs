@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
-using System.Text.Json.Nodes;
+using System.Text.Json;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Sentry.Protocol;
 using Microsoft.AspNetCore.WebUtilities;
@@ -10,11 +10,12 @@ namespace CloudProxy.Sentry.Forwarder;
 /// <summary>
 /// Builds the request to one upstream from an envelope, applying that upstream's key and project mapping
 /// everywhere they appear: the URL path (<c>/api/{project}/…</c>), <c>?sentry_key=</c>, <c>X-Sentry-Auth</c>
-/// or <c>Authorization</c>, and the envelope header's <c>dsn</c>.
+/// or <c>Authorization</c>, and the envelope header's <c>dsn</c> and <c>trace.public_key</c>. With <c>compress</c> the body goes gzip-compressed
+/// (<c>Content-Encoding: gzip</c>), which Sentry (Relay's request decompression layer) decodes on every endpoint.
 /// </summary>
 public static class SentryRequestBuilder
 {
-    public static HttpRequestMessage Build(SentryUpstream upstream, Envelope envelope)
+    public static HttpRequestMessage Build(SentryUpstream upstream, Envelope envelope, bool compress = false, Action<long, long>? sent = null)
     {
         ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(envelope);
@@ -28,10 +29,15 @@ public static class SentryRequestBuilder
         var payload = envelope.Payload;
         if (envelope.Kind == SentryEnvelopeHeaders.EnvelopeKind)
         {
-            payload = MapEnvelopeDsn(payload, upstream);
+            payload = MapEnvelopeHeader(payload, upstream);
         }
 
-        var content = new ReadOnlyMemoryContent(payload);
+        var content = new SentryBodyContent(compress ? SentryBodyContent.Gzip(payload.Span) : payload, payload.Length, sent);
+        if (compress)
+        {
+            content.Headers.ContentEncoding.Add("gzip");
+        }
+
         if (headers.TryGetValue(SentryEnvelopeHeaders.ContentType, out var contentType) && MediaTypeHeaderValue.TryParse(contentType, out var media))
         {
             content.Headers.ContentType = media;
@@ -104,8 +110,15 @@ public static class SentryRequestBuilder
         return builder.ToString();
     }
 
-    /// <summary>Rewrites the <c>dsn</c> of the envelope header line when the mapping changes it; otherwise the same bytes.</summary>
-    public static ReadOnlyMemory<byte> MapEnvelopeDsn(ReadOnlyMemory<byte> payload, SentryUpstream upstream)
+    /// <summary>
+    /// Rewrites the keys in the envelope header line when the mapping changes them: <c>dsn</c> (key and project
+    /// id; Relay refuses an envelope whose dsn names another key or project than the request,
+    /// <c>EnvelopeHeaders::complete</c>) and <c>trace.public_key</c> (the dynamic sampling context; Relay looks
+    /// the trace's root project up by it, <c>Envelope::sampling_key</c>, getsentry/relay
+    /// relay-server/src/envelope/mod.rs at a16d0a49c9973ac9cffec5f4071a265e10244326). Only those string values
+    /// are replaced, every other byte of the envelope stays as it came; the same payload when nothing changes.
+    /// </summary>
+    public static ReadOnlyMemory<byte> MapEnvelopeHeader(ReadOnlyMemory<byte> payload, SentryUpstream upstream)
     {
         ArgumentNullException.ThrowIfNull(upstream);
         if (upstream.Keys.Count == 0 && upstream.Projects.Count == 0)
@@ -116,30 +129,97 @@ public static class SentryRequestBuilder
         var span = payload.Span;
         var newline = span.IndexOf((byte)'\n');
         var header = newline < 0 ? span : span[..newline];
-        if (header.IndexOf("\"dsn\""u8) < 0)
+        if (header.IndexOf("\"dsn\""u8) < 0 && header.IndexOf("\"public_key\""u8) < 0)
         {
             return payload;
         }
 
-        if (JsonNode.Parse(header) is not JsonObject json || json["dsn"]?.GetValueKind() != System.Text.Json.JsonValueKind.String)
+        List<(int Start, int Length, string Value)>? edits = null;
+        try
+        {
+            var reader = new Utf8JsonReader(header);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return payload;
+            }
+
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals("dsn"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        var dsn = reader.GetString()!;
+                        var mapped = SentryDsn.Rewrite(dsn, upstream.MapKey, upstream.MapProject);
+                        if (mapped != dsn)
+                        {
+                            (edits ??= []).Add(((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex), mapped));
+                        }
+                    }
+                    else
+                    {
+                        reader.Skip();
+                    }
+                }
+                else if (reader.ValueTextEquals("trace"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.StartObject)
+                    {
+                        reader.Skip();
+                        continue;
+                    }
+
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        var isKey = reader.ValueTextEquals("public_key"u8);
+                        reader.Read();
+                        if (isKey && reader.TokenType == JsonTokenType.String)
+                        {
+                            var key = reader.GetString()!;
+                            var mapped = upstream.MapKey(key);
+                            if (!string.Equals(mapped, key, StringComparison.Ordinal))
+                            {
+                                (edits ??= []).Add(((int)reader.TokenStartIndex, (int)(reader.BytesConsumed - reader.TokenStartIndex), mapped));
+                            }
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // The ingress checked the header; an unreadable one is forwarded untouched.
+            return payload;
+        }
+
+        if (edits is null)
         {
             return payload;
         }
 
-        var dsn = json["dsn"]!.GetValue<string>();
-        var mapped = SentryDsn.Rewrite(dsn, upstream.MapKey, upstream.MapProject);
-        if (mapped == dsn)
+        edits.Sort((x, y) => x.Start.CompareTo(y.Start));
+        using var output = new MemoryStream(payload.Length + 64);
+        var at = 0;
+        foreach (var (start, length, value) in edits)
         {
-            return payload;
+            output.Write(span[at..start]);
+            output.Write(JsonSerializer.SerializeToUtf8Bytes(value));
+            at = start + length;
         }
 
-        json["dsn"] = mapped;
-        var newHeader = Encoding.UTF8.GetBytes(json.ToJsonString());
-        var rest = newline < 0 ? [] : span[newline..];
-        var result = new byte[newHeader.Length + rest.Length];
-        newHeader.CopyTo(result, 0);
-        rest.CopyTo(result.AsSpan(newHeader.Length));
-        return result;
+        output.Write(span[at..]);
+        return output.ToArray();
     }
 
     private static string ReplaceKey(string header, string key, string mappedKey) =>

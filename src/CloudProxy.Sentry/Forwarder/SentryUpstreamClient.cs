@@ -25,6 +25,8 @@ public sealed partial class SentryUpstreamClient
     private readonly LogThrottle _failingLog;
     private readonly LogThrottle _rejectedLog;
     private readonly LogThrottle _rateLimitedLog;
+    private readonly bool _compress;
+    private readonly Action<long, long> _wireBytes;
     private long _pausedUntilTicks;
 
     public SentryUpstreamClient(
@@ -49,6 +51,9 @@ public sealed partial class SentryUpstreamClient
         _failingLog = new LogThrottle(time);
         _rejectedLog = new LogThrottle(time);
         _rateLimitedLog = new LogThrottle(time);
+        _compress = options.Compress;
+        var name = upstream.Name;
+        _wireBytes = (wire, uncompressed) => metrics.WireBytes(name, wire, uncompressed);
         Limiter = new SentryAimdLimiter(options.InitialConcurrency, options.MinConcurrency, options.MaxConcurrency, options.LatencyRiseFactor, time);
     }
 
@@ -56,7 +61,11 @@ public sealed partial class SentryUpstreamClient
 
     public SentryAimdLimiter Limiter { get; }
 
-    public async Task<SentrySendResult> SendAsync(Envelope envelope, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends the envelope, or the part of it no rate limit of this upstream covers: then <c>Held</c> is the rest
+    /// (same header line, the held items), to be kept for this upstream until the limit ends.
+    /// </summary>
+    public async Task<(SentrySendResult Result, Envelope? Held)> SendAsync(Envelope envelope, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(envelope);
         var name = Upstream.Name;
@@ -68,8 +77,42 @@ public sealed partial class SentryUpstreamClient
         {
             // Obey the upstream: nothing is sent before its limit expires; the envelope waits in the queue.
             _metrics.Outcome(name, SentryUpstreamOutcome.Deferred);
-            return SentrySendResult.Limited;
+            return (SentrySendResult.Limited, null);
         }
+
+        Envelope? held = null;
+        if (envelope.Kind == SentryEnvelopeHeaders.EnvelopeKind && _limits.AnyFor(name, now))
+        {
+            // A limit covers some of its categories: send the other items now, as Relay would, and hold the rest.
+            var key = envelope.Key;
+            var parts = SentryEnvelopeSplit.Split(envelope.Payload.Span, c => _limits.LimitedUntil(name, key, project, c, now) is not null);
+            if (parts is not null)
+            {
+                if (parts.Kept is null)
+                {
+                    _metrics.Outcome(name, SentryUpstreamOutcome.Deferred);
+                    return (SentrySendResult.Limited, null);
+                }
+
+                held = SentryForwarder.CopyOf(envelope, parts.Held, parts.HeldCategories, name);
+                envelope = SentryForwarder.CopyOf(envelope, parts.Kept, parts.KeptCategories, envelope.Headers.GetValueOrDefault(SentryEnvelopeHeaders.Upstreams));
+            }
+        }
+
+        var result = await SendNowAsync(envelope, project, cancellationToken);
+        if (result != SentrySendResult.Done || held is null)
+        {
+            return (result, null);
+        }
+
+        _metrics.ItemsHeld(name, SentryEnvelopeSplit.TryReadItems(held.Payload.Span, out _, out var items) ? items.Count : 0);
+        return (result, held);
+    }
+
+    private async Task<SentrySendResult> SendNowAsync(Envelope envelope, string? project, CancellationToken cancellationToken)
+    {
+        var name = Upstream.Name;
+        var now = _time.GetUtcNow();
 
         await Limiter.AcquireAsync(cancellationToken);
         var started = _time.GetTimestamp();
@@ -78,7 +121,7 @@ public sealed partial class SentryUpstreamClient
         try
         {
             _metrics.OgreRequests.Inc();
-            using var request = SentryRequestBuilder.Build(Upstream, envelope);
+            using var request = SentryRequestBuilder.Build(Upstream, envelope, _compress, _wireBytes);
             using var response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             var elapsed = _time.GetElapsedTime(started);
             _metrics.Latency(name, elapsed);

@@ -30,6 +30,7 @@ public sealed partial class SentryIngressHandler
     private readonly SentryAdmission _admission;
     private readonly bool _noUpstream;
     private readonly LogThrottle _outboxFullLog;
+    private readonly SentryOutcomeReporter _outcomes;
 
     public SentryIngressHandler(
         IOutbox outbox,
@@ -37,6 +38,7 @@ public sealed partial class SentryIngressHandler
         SentryIngressMetrics metrics,
         SentryRateLimitTable limits,
         SentryAdmission admission,
+        SentryOutcomeReporter outcomes,
         IOptions<SentryOptions> options,
         ServiceRoles roles,
         TimeProvider time,
@@ -53,6 +55,7 @@ public sealed partial class SentryIngressHandler
         _options = options.Value.Ingress;
         _topic = options.Value.Topic;
         _admission = admission;
+        _outcomes = outcomes;
 
         // Only known when the forwarder runs here; with --transport dapr it is another process's setting.
         _noUpstream = roles.Has(ServiceRoles.SentryForwarder) && SentryUpstream.Resolve(options.Value.Forwarder, []).Count == 0;
@@ -173,12 +176,18 @@ public sealed partial class SentryIngressHandler
 
         if (_admission.Check(auth.PublicKey, project) is { } refused)
         {
+            if (refused.Refusal == SentryRefusal.QuotaExceeded)
+            {
+                _outcomes.RateLimited(auth.PublicKey, project, SentryOutcomeReporter.QuotaReason, endpoint, body);
+            }
+
             await Refuse(context, endpoint, refused.Refusal, refused.Reason);
             return;
         }
 
         if (_limits.TryMatch(auth.PublicKey, project, categories, _time.GetUtcNow(), out var matches))
         {
+            _outcomes.RateLimited(auth.PublicKey, project, matches!.Select(m => m.ReasonCode).FirstOrDefault(r => r is not null), endpoint, body);
             await _replies.RateLimitedAsync(context, endpoint, matches!);
             return;
         }

@@ -88,6 +88,20 @@ public sealed class SentryRateLimitTable(TimeProvider time)
         return until;
     }
 
+    /// <summary>Whether any limit of this upstream is in force (the cheap check before an envelope is split by item).</summary>
+    public bool AnyFor(string upstream, DateTimeOffset now)
+    {
+        foreach (var limit in Volatile.Read(ref _active))
+        {
+            if (limit.ExpiresAt > now && limit.Upstream == upstream)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public static byte[] Serialize(IReadOnlyList<SentryRateLimit> limits) =>
         JsonSerializer.SerializeToUtf8Bytes(limits.Select(l => new Wire(l.Upstream, (int)l.Categories, l.CategoryText, (int)l.Scope, l.ScopeValue, l.ReasonCode, l.ExpiresAt.ToUnixTimeMilliseconds())).ToArray());
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Compression;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -8,8 +9,8 @@ using Microsoft.Extensions.Logging;
 
 namespace CloudProxy.IntegrationTests.Sentry;
 
-/// <summary>One request as the upstream received it.</summary>
-public sealed record SentryRecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, byte[] Body)
+/// <summary>One request as the upstream received it: <see cref="Body"/> decoded as Sentry decodes it, <see cref="WireBody"/> as it came.</summary>
+public sealed record SentryRecordedRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, byte[] Body, byte[] WireBody)
 {
     public string BodyText => Encoding.UTF8.GetString(Body);
 
@@ -19,7 +20,10 @@ public sealed record SentryRecordedRequest(string Method, string Path, string Qu
 /// <summary>
 /// A real Kestrel server on 127.0.0.1 standing in for an upstream Sentry: records every request (path,
 /// query, headers, body) and answers as told (status, headers, delay); 200 <c>{"id":…}</c> by default. It
-/// can be stopped and started again on the same port, to simulate an outage.
+/// can be stopped and started again on the same port, to simulate an outage. Like Sentry (Relay's
+/// request decompression layer, tower-http's: gzip, deflate, br; an empty or <c>UTF-8</c> encoding is
+/// ignored) it decodes a <c>Content-Encoding</c> body, answers 400 when it does not decode and 415 for an
+/// encoding it does not know.
 /// </summary>
 public sealed class SentryUpstreamSink : IAsyncDisposable
 {
@@ -87,12 +91,30 @@ public sealed class SentryUpstreamSink : IAsyncDisposable
             await Task.Delay(Delay);
         }
 
+        var wire = body.ToArray();
+        var encoding = context.Request.Headers.ContentEncoding.ToString().Trim().ToLowerInvariant();
+        byte[] decoded;
+        try
+        {
+            decoded = Decode(encoding, wire);
+        }
+        catch (InvalidDataException)
+        {
+            context.Response.StatusCode = 400;
+            return;
+        }
+        catch (NotSupportedException)
+        {
+            context.Response.StatusCode = 415;
+            return;
+        }
+
         var answer = Responder?.Invoke(context);
         var status = answer?.Status ?? 200;
         if (status is >= 200 and < 300)
         {
             var headers = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-            _received.Enqueue(new SentryRecordedRequest(context.Request.Method, context.Request.Path.Value ?? "/", context.Request.QueryString.Value ?? string.Empty, headers, body.ToArray()));
+            _received.Enqueue(new SentryRecordedRequest(context.Request.Method, context.Request.Path.Value ?? "/", context.Request.QueryString.Value ?? string.Empty, headers, decoded, wire));
         }
 
         context.Response.StatusCode = status;
@@ -106,5 +128,25 @@ public sealed class SentryUpstreamSink : IAsyncDisposable
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync("{\"id\":\"00000000000000000000000000000000\"}");
         }
+    }
+
+    private static byte[] Decode(string encoding, byte[] wire)
+    {
+        if (encoding is "" or "identity" or "utf-8")
+        {
+            return wire;
+        }
+
+        using var input = new MemoryStream(wire);
+        using Stream decoder = encoding switch
+        {
+            "gzip" or "x-gzip" => new GZipStream(input, CompressionMode.Decompress),
+            "deflate" => new ZLibStream(input, CompressionMode.Decompress),
+            "br" => new BrotliStream(input, CompressionMode.Decompress),
+            _ => throw new NotSupportedException(encoding),
+        };
+        using var output = new MemoryStream();
+        decoder.CopyTo(output);
+        return output.ToArray();
     }
 }

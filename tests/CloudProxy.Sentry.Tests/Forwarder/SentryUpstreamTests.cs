@@ -45,7 +45,7 @@ public sealed class SentryUpstreamTests
     [Fact]
     public async Task The_request_maps_path_query_auth_and_dsn_and_keeps_the_rest()
     {
-        var upstream = new SentryUpstream("b", new Uri("https://sentry.example.com/prefix/"), new Dictionary<string, string> { [K1] = K2 }, new Dictionary<string, string> { ["42"] = "202" });
+        var upstream = new SentryUpstream("b", new Uri("https://sentry.example.com/prefix/"), new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { [K1] = K2 }, new Dictionary<string, string> { ["42"] = "202" });
         var payload = $"{{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"https://{K1}@o.example.com/42\"}}\n{{\"type\":\"event\"}}\n{{}}\n";
         var envelope = new Envelope
         {
@@ -81,7 +81,33 @@ public sealed class SentryUpstreamTests
         var upstream = new SentryUpstream("a", new Uri("http://127.0.0.1:9000"), new Dictionary<string, string>(), new Dictionary<string, string>());
         var payload = Encoding.UTF8.GetBytes("{\"dsn\":\"https://k@h/1\"}\n");
 
-        Assert.True(SentryRequestBuilder.MapEnvelopeDsn(payload, upstream).Span.SequenceEqual(payload));
+        Assert.True(SentryRequestBuilder.MapEnvelopeHeader(payload, upstream).Span.SequenceEqual(payload));
         Assert.Equal("/api/store/", SentryRequestBuilder.MapPath("/api/store/", upstream));
+    }
+
+    [Fact]
+    public void The_trace_public_key_and_dsn_are_replaced_and_every_other_header_byte_is_kept()
+    {
+        var upstream = new SentryUpstream("a", new Uri("http://127.0.0.1:9000"), new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { [K1] = K2 }, new Dictionary<string, string> { ["42"] = "202" });
+        // Odd spacing, non-ASCII, a nested object before public_key, an unmapped key elsewhere: all kept as they are.
+        var header = $"{{ \"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",  \"sdk\":{{\"name\":\"s\u00e9ntry\"}}, \"dsn\": \"https://{K1}@o.example.com/42\", \"trace\":{{\"trace_id\":\"t\",\"x\":{{\"public_key\":\"{K3}\"}},\"public_key\" : \"{K1.ToUpperInvariant()}\",\"release\":\"é 1\"}}, \"other\":\"{K3}\"}}";
+        var rest = "\n{\"type\":\"transaction\"}\n{\"trace\":{\"public_key\":\"" + K1 + "\"}}\n";
+        var payload = Encoding.UTF8.GetBytes(header + rest);
+
+        var mapped = Encoding.UTF8.GetString(SentryRequestBuilder.MapEnvelopeHeader(payload, upstream).Span);
+
+        var expected = header.Replace($"https://{K1}@o.example.com/42", $"https://{K2}@o.example.com/202", StringComparison.Ordinal)
+            .Replace($"\"public_key\" : \"{K1.ToUpperInvariant()}\"", $"\"public_key\" : \"{K2}\"", StringComparison.Ordinal);
+        // Only the envelope header is mapped: item payloads are the SDK's bytes.
+        Assert.Equal(expected + rest, mapped);
+    }
+
+    [Fact]
+    public void A_trace_public_key_of_an_unmapped_project_is_left_alone()
+    {
+        var upstream = new SentryUpstream("a", new Uri("http://127.0.0.1:9000"), new Dictionary<string, string> { [K1] = K2 }, new Dictionary<string, string>());
+        var payload = Encoding.UTF8.GetBytes($"{{\"trace\":{{\"public_key\":\"{K3}\"}}}}\n{{\"type\":\"event\"}}\n{{}}\n");
+
+        Assert.True(SentryRequestBuilder.MapEnvelopeHeader(payload, upstream).Span.SequenceEqual(payload));
     }
 }
