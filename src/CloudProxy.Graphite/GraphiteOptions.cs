@@ -116,4 +116,11 @@ public sealed class GraphiteForwarderOptions
     /// Repeats are harmless (carbon stores one value per timestamp).
     /// </summary>
     public int ResendWindowBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// A routes file (carbon-c-relay's cluster/match/rewrite syntax, see the README): named destination groups,
+    /// match, rewrite and blackhole rules. When set, its clusters are the destinations and
+    /// <see cref="Destinations"/>, <see cref="Distribution"/> and <see cref="ReplicationFactor"/> must stay unset.
+    /// </summary>
+    public string RoutesFile { get; set; } = string.Empty;
 }

@@ -125,7 +125,18 @@ public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IVa
             }
         }
 
-        if (dedicated && destinations.Count == 0)
+        if (!string.IsNullOrWhiteSpace(o.RoutesFile))
+        {
+            if (destinations.Count > 0 || !string.Equals(o.Distribution, "broadcast", StringComparison.OrdinalIgnoreCase) || o.ReplicationFactor != 1)
+            {
+                failures.Add($"{S}:Forwarder:RoutesFile defines the destinations in its clusters: leave Destinations (-destinations), Distribution and ReplicationFactor unset");
+            }
+
+            var errors = new List<string>();
+            Routing.GraphiteRouteConfig.Load(o.RoutesFile, errors);
+            failures.AddRange(errors.Select(e => $"{S}:Forwarder:RoutesFile: {e}"));
+        }
+        else if (dedicated && destinations.Count == 0)
         {
             failures.Add($"{S}:Forwarder:Destinations (-destinations) must name at least one host:port[:instance]");
         }

@@ -1,7 +1,9 @@
+using System.Text;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Logging;
 using CloudProxy.Core.Transport;
 using CloudProxy.Graphite.Protocol;
+using CloudProxy.Graphite.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +25,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
 
     private readonly GraphiteDestinationLink[] _links;
     private readonly IGraphiteRing? _ring;
+    private readonly GraphiteRouter? _router;
     private readonly int _replication;
     private readonly GraphiteForwarderMetrics _metrics;
     private readonly ILogger<GraphiteForwarder> _logger;
@@ -40,7 +43,14 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         _metrics = metrics;
         _logger = logger;
         _unknownKindLog = new LogThrottle(time);
-        var destinations = o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!).ToArray();
+        if (!string.IsNullOrWhiteSpace(o.RoutesFile))
+        {
+            var errors = new List<string>();
+            _router = new GraphiteRouter(GraphiteRouteConfig.Load(o.RoutesFile, errors)
+                ?? throw new InvalidOperationException($"{GraphiteOptions.Section}:Forwarder:RoutesFile: {string.Join("; ", errors)}"));
+        }
+
+        var destinations = _router?.Destinations.ToArray() ?? [.. o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!)];
         _links = [.. destinations.Select(d => new GraphiteDestinationLink(d, o, metrics, time, logger))];
         var distribution = GraphiteOptionsValidator.ParseDistribution(o.Distribution) ?? GraphiteDistribution.Broadcast;
         _ring = distribution switch
@@ -83,7 +93,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
                 continue;
             }
 
-            if (_links.Length == 0)
+            if (_links.Length == 0 && _router is null)
             {
                 outcomes[i] = DeliveryOutcome.Unavailable;
                 continue;
@@ -141,6 +151,11 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
             return [];
         }
 
+        if (_router is not null)
+        {
+            return RouteByRules(payload.Span);
+        }
+
         if (_ring is null)
         {
             return [.. _links.Select(link => link.OfferAsync(payload, points))];
@@ -172,6 +187,75 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
                 }
             }
 
+            var offers = new List<Task<bool>>(_links.Length);
+            for (var node = 0; node < _links.Length; node++)
+            {
+                if (buffers[node] is { } buffer)
+                {
+                    offers.Add(_links[node].OfferAsync(buffer.ToArray(), counts[node]));
+                }
+            }
+
+            return offers;
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                buffer?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Runs each line through the routes file's rules; a rewritten name replaces the line's name.</summary>
+    private List<Task<bool>> RouteByRules(ReadOnlySpan<byte> payload)
+    {
+        var buffers = new GraphitePooledBuffer?[_links.Length];
+        var counts = new int[_links.Length];
+        var result = new GraphiteRouteResult();
+        int blackholed = 0, unmatched = 0, rewritten = 0;
+        try
+        {
+            var rest = payload;
+            while (!rest.IsEmpty)
+            {
+                var end = rest.IndexOf((byte)'\n');
+                var line = end < 0 ? rest : rest[..(end + 1)];
+                rest = end < 0 ? default : rest[(end + 1)..];
+                var space = line.IndexOf((byte)' ');
+                var nameBytes = space < 0 ? line.TrimEnd((byte)'\n') : line[..space];
+                var tail = space < 0 ? "\n"u8 : line[space..];
+                var name = Encoding.UTF8.GetString(nameBytes);
+                _router!.Route(name, result);
+                if (result.Destinations.Count == 0)
+                {
+                    if (result.NothingMatched)
+                    {
+                        unmatched++;
+                    }
+                    else
+                    {
+                        blackholed++;
+                    }
+
+                    continue;
+                }
+
+                var renamed = !string.Equals(result.Name, name, StringComparison.Ordinal);
+                rewritten += renamed ? 1 : 0;
+                var newName = renamed ? Encoding.UTF8.GetBytes(result.Name) : null;
+                foreach (var node in result.Destinations)
+                {
+                    var buffer = buffers[node] ??= new GraphitePooledBuffer(Math.Max(256, payload.Length / Math.Max(1, _links.Length - 1)));
+                    buffer.Write(newName is null ? nameBytes : newName);
+                    buffer.Write(tail);
+                    counts[node]++;
+                }
+            }
+
+            _metrics.RoutingDropped.WithLabels("blackhole").Inc(blackholed);
+            _metrics.RoutingDropped.WithLabels("no_match").Inc(unmatched);
+            _metrics.RoutingRewritten.Inc(rewritten);
             var offers = new List<Task<bool>>(_links.Length);
             for (var node = 0; node < _links.Length; node++)
             {
