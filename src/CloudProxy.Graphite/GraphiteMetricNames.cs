@@ -50,4 +50,7 @@ public static class GraphiteMetricNames
 
     /// <summary>Points whose name a rewrite rule of the routes file changed.</summary>
     public const string RoutingRewritten = "cloudproxy_graphite_routing_rewritten_points_total";
+
+    /// <summary>Points emitted by the aggregation rules.</summary>
+    public const string Aggregated = "cloudproxy_graphite_aggregated_points_total";
 }

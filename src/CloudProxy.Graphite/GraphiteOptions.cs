@@ -123,4 +123,13 @@ public sealed class GraphiteForwarderOptions
     /// <see cref="Destinations"/>, <see cref="Distribution"/> and <see cref="ReplicationFactor"/> must stay unset.
     /// </summary>
     public string RoutesFile { get; set; } = string.Empty;
+
+    /// <summary>carbon-aggregator's aggregation-rules.conf (<c>output (frequency) = method input</c>), applied before routing. Empty: off.</summary>
+    public string AggregationRulesFile { get; set; } = string.Empty;
+
+    /// <summary>carbon's MAX_AGGREGATION_INTERVALS: intervals kept (and re-emitted when late points arrive) before the current one.</summary>
+    public int AggregationMaxIntervals { get; set; } = 5;
+
+    /// <summary>carbon's FORWARD_ALL: pass the input points on as well (except one named like its own aggregate).</summary>
+    public bool AggregationForwardInputs { get; set; } = true;
 }

@@ -168,6 +168,18 @@ public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IVa
             failures.Add($"{S}:Forwarder:ReplicationFactor must be between 1 and the number of destinations (got {o.ReplicationFactor})");
         }
 
+        if (!string.IsNullOrWhiteSpace(o.AggregationRulesFile))
+        {
+            var errors = new List<string>();
+            Routing.GraphiteAggregator.Load(o.AggregationRulesFile, errors);
+            failures.AddRange(errors.Select(e => $"{S}:Forwarder:AggregationRulesFile: {e}"));
+        }
+
+        if (o.AggregationMaxIntervals is < 1 or > 10000)
+        {
+            failures.Add($"{S}:Forwarder:AggregationMaxIntervals must be between 1 and 10000 (got {o.AggregationMaxIntervals})");
+        }
+
         if (o.QueuePoints < 1)
         {
             failures.Add($"{S}:Forwarder:QueuePoints (-outgoing-queue-cap) must be at least 1 (got {o.QueuePoints})");

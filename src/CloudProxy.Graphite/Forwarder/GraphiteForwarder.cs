@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Logging;
@@ -26,6 +27,8 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
     private readonly GraphiteDestinationLink[] _links;
     private readonly IGraphiteRing? _ring;
     private readonly GraphiteRouter? _router;
+    private readonly GraphiteAggregator? _aggregator;
+    private readonly TimeProvider _time;
     private readonly int _replication;
     private readonly GraphiteForwarderMetrics _metrics;
     private readonly ILogger<GraphiteForwarder> _logger;
@@ -50,6 +53,17 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
                 ?? throw new InvalidOperationException($"{GraphiteOptions.Section}:Forwarder:RoutesFile: {string.Join("; ", errors)}"));
         }
 
+        if (!string.IsNullOrWhiteSpace(o.AggregationRulesFile))
+        {
+            var errors = new List<string>();
+            _aggregator = new GraphiteAggregator(
+                GraphiteAggregator.Load(o.AggregationRulesFile, errors)
+                    ?? throw new InvalidOperationException($"{GraphiteOptions.Section}:Forwarder:AggregationRulesFile: {string.Join("; ", errors)}"),
+                o.AggregationMaxIntervals,
+                o.AggregationForwardInputs);
+        }
+
+        _time = time;
         var destinations = _router?.Destinations.ToArray() ?? [.. o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!)];
         _links = [.. destinations.Select(d => new GraphiteDestinationLink(d, o, metrics, time, logger))];
         var distribution = GraphiteOptionsValidator.ParseDistribution(o.Distribution) ?? GraphiteDistribution.Broadcast;
@@ -123,6 +137,11 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         }
 
         _loops = [.. _links.Select(link => Task.Run(() => link.RunAsync(_stop.Token), CancellationToken.None))];
+        if (_aggregator is not null)
+        {
+            _loops = [.. _loops, Task.Run(() => AggregateLoopAsync(_stop.Token), CancellationToken.None)];
+        }
+
         return Task.CompletedTask;
     }
 
@@ -144,6 +163,104 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
 
     /// <summary>Hands the lines to their links; the offers complete once each link has them written.</summary>
     private List<Task<bool>> Route(ReadOnlyMemory<byte> payload)
+    {
+        if (_aggregator is not null)
+        {
+            payload = Aggregate(payload.Span);
+        }
+
+        return RouteLines(payload);
+    }
+
+    /// <summary>Feeds every line to the aggregator; returns the lines still to forward.</summary>
+    private byte[] Aggregate(ReadOnlySpan<byte> payload)
+    {
+        using var kept = new GraphitePooledBuffer(payload.Length);
+        var rest = payload;
+        while (!rest.IsEmpty)
+        {
+            var end = rest.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..(end + 1)];
+            rest = end < 0 ? default : rest[(end + 1)..];
+            var text = line.TrimEnd((byte)'\n');
+            var first = text.IndexOf((byte)' ');
+            var last = text.LastIndexOf((byte)' ');
+            if (first > 0 && last > first
+                && double.TryParse(text[(first + 1)..last], NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+                && double.TryParse(text[(last + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var timestamp)
+                && !_aggregator!.Input(Encoding.UTF8.GetString(text[..first]), value, timestamp))
+            {
+                continue;
+            }
+
+            kept.Write(line);
+        }
+
+        return kept.ToArray();
+    }
+
+    /// <summary>At every whole second, computes the buffers whose frequency divides it and routes what they emit; at stop, all of them.</summary>
+    private async Task AggregateLoopAsync(CancellationToken cancellationToken)
+    {
+        var last = _time.GetUtcNow().ToUnixTimeSeconds();
+        var output = new StringBuilder();
+        while (true)
+        {
+            var stopping = false;
+            try
+            {
+                var now = _time.GetUtcNow();
+                await Task.Delay(TimeSpan.FromMilliseconds(1000 - now.Millisecond), _time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                stopping = true;
+            }
+
+            var second = _time.GetUtcNow().ToUnixTimeSeconds();
+            for (var s = Math.Max(last + 1, second - 3600); s <= second; s++)
+            {
+                _aggregator!.Compute(s, output);
+            }
+
+            last = second;
+            if (stopping)
+            {
+                _aggregator!.Compute(second, output, all: true);
+            }
+
+            if (output.Length > 0)
+            {
+                var lines = Encoding.UTF8.GetBytes(output.ToString());
+                output.Clear();
+                var points = lines.AsSpan().Count((byte)'\n');
+                _metrics.Aggregated.Inc(points);
+                var all = true;
+                try
+                {
+                    // At stop the links are closing too: their spools take what they cannot send, but do not wait forever.
+                    var results = await Task.WhenAll(RouteLines(lines)).WaitAsync(stopping ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, CancellationToken.None);
+                    all = results.All(r => r);
+                }
+                catch (TimeoutException)
+                {
+                    all = false;
+                }
+
+                if (!all)
+                {
+                    _metrics.RoutingDropped.WithLabels("aggregate_spool_full").Inc(points);
+                }
+            }
+
+            if (stopping)
+            {
+                return;
+            }
+        }
+    }
+
+    private List<Task<bool>> RouteLines(ReadOnlyMemory<byte> payload)
     {
         var points = payload.Span.Count((byte)'\n');
         if (points == 0)
