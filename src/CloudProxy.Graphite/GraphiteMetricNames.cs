@@ -44,4 +44,13 @@ public static class GraphiteMetricNames
 
     /// <summary>Label <c>reason</c>: envelopes the forwarder answered Drop (unknown_kind).</summary>
     public const string EnvelopesDropped = "cloudproxy_graphite_envelopes_dropped_total";
+
+    /// <summary>Label <c>reason</c> (blackhole, no_match): points the routes file sends to no destination.</summary>
+    public const string RoutingDropped = "cloudproxy_graphite_routing_dropped_points_total";
+
+    /// <summary>Points whose name a rewrite rule of the routes file changed.</summary>
+    public const string RoutingRewritten = "cloudproxy_graphite_routing_rewritten_points_total";
+
+    /// <summary>Points emitted by the aggregation rules.</summary>
+    public const string Aggregated = "cloudproxy_graphite_aggregated_points_total";
 }

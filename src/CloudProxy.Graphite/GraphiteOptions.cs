@@ -116,4 +116,20 @@ public sealed class GraphiteForwarderOptions
     /// Repeats are harmless (carbon stores one value per timestamp).
     /// </summary>
     public int ResendWindowBytes { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// A routes file (carbon-c-relay's cluster/match/rewrite syntax, see the README): named destination groups,
+    /// match, rewrite and blackhole rules. When set, its clusters are the destinations and
+    /// <see cref="Destinations"/>, <see cref="Distribution"/> and <see cref="ReplicationFactor"/> must stay unset.
+    /// </summary>
+    public string RoutesFile { get; set; } = string.Empty;
+
+    /// <summary>carbon-aggregator's aggregation-rules.conf (<c>output (frequency) = method input</c>), applied before routing. Empty: off.</summary>
+    public string AggregationRulesFile { get; set; } = string.Empty;
+
+    /// <summary>carbon's MAX_AGGREGATION_INTERVALS: intervals kept (and re-emitted when late points arrive) before the current one.</summary>
+    public int AggregationMaxIntervals { get; set; } = 5;
+
+    /// <summary>carbon's FORWARD_ALL: pass the input points on as well (except one named like its own aggregate).</summary>
+    public bool AggregationForwardInputs { get; set; } = true;
 }

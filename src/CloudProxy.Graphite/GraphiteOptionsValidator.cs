@@ -125,7 +125,18 @@ public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IVa
             }
         }
 
-        if (dedicated && destinations.Count == 0)
+        if (!string.IsNullOrWhiteSpace(o.RoutesFile))
+        {
+            if (destinations.Count > 0 || !string.Equals(o.Distribution, "broadcast", StringComparison.OrdinalIgnoreCase) || o.ReplicationFactor != 1)
+            {
+                failures.Add($"{S}:Forwarder:RoutesFile defines the destinations in its clusters: leave Destinations (-destinations), Distribution and ReplicationFactor unset");
+            }
+
+            var errors = new List<string>();
+            Routing.GraphiteRouteConfig.Load(o.RoutesFile, errors);
+            failures.AddRange(errors.Select(e => $"{S}:Forwarder:RoutesFile: {e}"));
+        }
+        else if (dedicated && destinations.Count == 0)
         {
             failures.Add($"{S}:Forwarder:Destinations (-destinations) must name at least one host:port[:instance]");
         }
@@ -155,6 +166,18 @@ public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IVa
         if (o.ReplicationFactor < 1 || (destinations.Count > 0 && o.ReplicationFactor > destinations.Count))
         {
             failures.Add($"{S}:Forwarder:ReplicationFactor must be between 1 and the number of destinations (got {o.ReplicationFactor})");
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.AggregationRulesFile))
+        {
+            var errors = new List<string>();
+            Routing.GraphiteAggregator.Load(o.AggregationRulesFile, errors);
+            failures.AddRange(errors.Select(e => $"{S}:Forwarder:AggregationRulesFile: {e}"));
+        }
+
+        if (o.AggregationMaxIntervals is < 1 or > 10000)
+        {
+            failures.Add($"{S}:Forwarder:AggregationMaxIntervals must be between 1 and 10000 (got {o.AggregationMaxIntervals})");
         }
 
         if (o.QueuePoints < 1)

@@ -42,6 +42,11 @@ public static class CloudProxyApp
             return await RunKeysAsync(args[1..], stdout, stderr);
         }
 
+        if (args is ["graphite-route-test", ..])
+        {
+            return await CloudProxy.Graphite.Routing.GraphiteRouteTestCommand.RunAsync(args[1..], Console.In, stdout, stderr);
+        }
+
         WebApplication app;
         try
         {

@@ -1,7 +1,10 @@
+using System.Globalization;
+using System.Text;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Logging;
 using CloudProxy.Core.Transport;
 using CloudProxy.Graphite.Protocol;
+using CloudProxy.Graphite.Routing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -23,6 +26,9 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
 
     private readonly GraphiteDestinationLink[] _links;
     private readonly IGraphiteRing? _ring;
+    private readonly GraphiteRouter? _router;
+    private readonly GraphiteAggregator? _aggregator;
+    private readonly TimeProvider _time;
     private readonly int _replication;
     private readonly GraphiteForwarderMetrics _metrics;
     private readonly ILogger<GraphiteForwarder> _logger;
@@ -40,7 +46,25 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         _metrics = metrics;
         _logger = logger;
         _unknownKindLog = new LogThrottle(time);
-        var destinations = o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!).ToArray();
+        if (!string.IsNullOrWhiteSpace(o.RoutesFile))
+        {
+            var errors = new List<string>();
+            _router = new GraphiteRouter(GraphiteRouteConfig.Load(o.RoutesFile, errors)
+                ?? throw new InvalidOperationException($"{GraphiteOptions.Section}:Forwarder:RoutesFile: {string.Join("; ", errors)}"));
+        }
+
+        if (!string.IsNullOrWhiteSpace(o.AggregationRulesFile))
+        {
+            var errors = new List<string>();
+            _aggregator = new GraphiteAggregator(
+                GraphiteAggregator.Load(o.AggregationRulesFile, errors)
+                    ?? throw new InvalidOperationException($"{GraphiteOptions.Section}:Forwarder:AggregationRulesFile: {string.Join("; ", errors)}"),
+                o.AggregationMaxIntervals,
+                o.AggregationForwardInputs);
+        }
+
+        _time = time;
+        var destinations = _router?.Destinations.ToArray() ?? [.. o.DestinationList().Select(d => GraphiteDestination.Parse(d, out _)!)];
         _links = [.. destinations.Select(d => new GraphiteDestinationLink(d, o, metrics, time, logger))];
         var distribution = GraphiteOptionsValidator.ParseDistribution(o.Distribution) ?? GraphiteDistribution.Broadcast;
         _ring = distribution switch
@@ -83,7 +107,7 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
                 continue;
             }
 
-            if (_links.Length == 0)
+            if (_links.Length == 0 && _router is null)
             {
                 outcomes[i] = DeliveryOutcome.Unavailable;
                 continue;
@@ -113,6 +137,11 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
         }
 
         _loops = [.. _links.Select(link => Task.Run(() => link.RunAsync(_stop.Token), CancellationToken.None))];
+        if (_aggregator is not null)
+        {
+            _loops = [.. _loops, Task.Run(() => AggregateLoopAsync(_stop.Token), CancellationToken.None)];
+        }
+
         return Task.CompletedTask;
     }
 
@@ -135,10 +164,113 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
     /// <summary>Hands the lines to their links; the offers complete once each link has them written.</summary>
     private List<Task<bool>> Route(ReadOnlyMemory<byte> payload)
     {
+        if (_aggregator is not null)
+        {
+            payload = Aggregate(payload.Span);
+        }
+
+        return RouteLines(payload);
+    }
+
+    /// <summary>Feeds every line to the aggregator; returns the lines still to forward.</summary>
+    private byte[] Aggregate(ReadOnlySpan<byte> payload)
+    {
+        using var kept = new GraphitePooledBuffer(payload.Length);
+        var rest = payload;
+        while (!rest.IsEmpty)
+        {
+            var end = rest.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..(end + 1)];
+            rest = end < 0 ? default : rest[(end + 1)..];
+            var text = line.TrimEnd((byte)'\n');
+            var first = text.IndexOf((byte)' ');
+            var last = text.LastIndexOf((byte)' ');
+            if (first > 0 && last > first
+                && double.TryParse(text[(first + 1)..last], NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+                && double.TryParse(text[(last + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var timestamp)
+                && !_aggregator!.Input(Encoding.UTF8.GetString(text[..first]), value, timestamp))
+            {
+                continue;
+            }
+
+            kept.Write(line);
+        }
+
+        return kept.ToArray();
+    }
+
+    /// <summary>At every whole second, computes the buffers whose frequency divides it and routes what they emit; at stop, all of them.</summary>
+    private async Task AggregateLoopAsync(CancellationToken cancellationToken)
+    {
+        var last = _time.GetUtcNow().ToUnixTimeSeconds();
+        var output = new StringBuilder();
+        while (true)
+        {
+            var stopping = false;
+            try
+            {
+                var now = _time.GetUtcNow();
+                await Task.Delay(TimeSpan.FromMilliseconds(1000 - now.Millisecond), _time, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                stopping = true;
+            }
+
+            var second = _time.GetUtcNow().ToUnixTimeSeconds();
+            for (var s = Math.Max(last + 1, second - 3600); s <= second; s++)
+            {
+                _aggregator!.Compute(s, output);
+            }
+
+            last = second;
+            if (stopping)
+            {
+                _aggregator!.Compute(second, output, all: true);
+            }
+
+            if (output.Length > 0)
+            {
+                var lines = Encoding.UTF8.GetBytes(output.ToString());
+                output.Clear();
+                var points = lines.AsSpan().Count((byte)'\n');
+                _metrics.Aggregated.Inc(points);
+                var all = true;
+                try
+                {
+                    // At stop the links are closing too: their spools take what they cannot send, but do not wait forever.
+                    var results = await Task.WhenAll(RouteLines(lines)).WaitAsync(stopping ? TimeSpan.FromSeconds(5) : Timeout.InfiniteTimeSpan, CancellationToken.None);
+                    all = results.All(r => r);
+                }
+                catch (TimeoutException)
+                {
+                    all = false;
+                }
+
+                if (!all)
+                {
+                    _metrics.RoutingDropped.WithLabels("aggregate_spool_full").Inc(points);
+                }
+            }
+
+            if (stopping)
+            {
+                return;
+            }
+        }
+    }
+
+    private List<Task<bool>> RouteLines(ReadOnlyMemory<byte> payload)
+    {
         var points = payload.Span.Count((byte)'\n');
         if (points == 0)
         {
             return [];
+        }
+
+        if (_router is not null)
+        {
+            return RouteByRules(payload.Span);
         }
 
         if (_ring is null)
@@ -172,6 +304,75 @@ public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService
                 }
             }
 
+            var offers = new List<Task<bool>>(_links.Length);
+            for (var node = 0; node < _links.Length; node++)
+            {
+                if (buffers[node] is { } buffer)
+                {
+                    offers.Add(_links[node].OfferAsync(buffer.ToArray(), counts[node]));
+                }
+            }
+
+            return offers;
+        }
+        finally
+        {
+            foreach (var buffer in buffers)
+            {
+                buffer?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Runs each line through the routes file's rules; a rewritten name replaces the line's name.</summary>
+    private List<Task<bool>> RouteByRules(ReadOnlySpan<byte> payload)
+    {
+        var buffers = new GraphitePooledBuffer?[_links.Length];
+        var counts = new int[_links.Length];
+        var result = new GraphiteRouteResult();
+        int blackholed = 0, unmatched = 0, rewritten = 0;
+        try
+        {
+            var rest = payload;
+            while (!rest.IsEmpty)
+            {
+                var end = rest.IndexOf((byte)'\n');
+                var line = end < 0 ? rest : rest[..(end + 1)];
+                rest = end < 0 ? default : rest[(end + 1)..];
+                var space = line.IndexOf((byte)' ');
+                var nameBytes = space < 0 ? line.TrimEnd((byte)'\n') : line[..space];
+                var tail = space < 0 ? "\n"u8 : line[space..];
+                var name = Encoding.UTF8.GetString(nameBytes);
+                _router!.Route(name, result);
+                if (result.Destinations.Count == 0)
+                {
+                    if (result.NothingMatched)
+                    {
+                        unmatched++;
+                    }
+                    else
+                    {
+                        blackholed++;
+                    }
+
+                    continue;
+                }
+
+                var renamed = !string.Equals(result.Name, name, StringComparison.Ordinal);
+                rewritten += renamed ? 1 : 0;
+                var newName = renamed ? Encoding.UTF8.GetBytes(result.Name) : null;
+                foreach (var node in result.Destinations)
+                {
+                    var buffer = buffers[node] ??= new GraphitePooledBuffer(Math.Max(256, payload.Length / Math.Max(1, _links.Length - 1)));
+                    buffer.Write(newName is null ? nameBytes : newName);
+                    buffer.Write(tail);
+                    counts[node]++;
+                }
+            }
+
+            _metrics.RoutingDropped.WithLabels("blackhole").Inc(blackholed);
+            _metrics.RoutingDropped.WithLabels("no_match").Inc(unmatched);
+            _metrics.RoutingRewritten.Inc(rewritten);
             var offers = new List<Task<bool>>(_links.Length);
             for (var node = 0; node < _links.Length; node++)
             {

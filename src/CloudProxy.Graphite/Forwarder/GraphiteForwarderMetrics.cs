@@ -27,7 +27,16 @@ public sealed class GraphiteForwarderMetrics
         _connected = factory.CreateGauge(GraphiteMetricNames.DestinationConnected, "1 while connected to the destination.", destination);
         _connects = factory.CreateCounter(GraphiteMetricNames.DestinationConnects, "Connections opened to the destination.", destination);
         EnvelopesDropped = factory.CreateCounter(GraphiteMetricNames.EnvelopesDropped, "Envelopes answered Drop.", ["reason"]);
+        RoutingDropped = factory.CreateCounter(GraphiteMetricNames.RoutingDropped, "Points the routes file sent nowhere: blackhole (a match sent them there, or only rewrites matched), no_match.", ["reason"]);
+        Aggregated = factory.CreateCounter(GraphiteMetricNames.Aggregated, "Points the aggregation rules emitted (one per active interval per compute).");
+        RoutingRewritten = factory.CreateCounter(GraphiteMetricNames.RoutingRewritten, "Points whose name a rewrite rule changed.");
     }
+
+    public Counter RoutingDropped { get; }
+
+    public Counter RoutingRewritten { get; }
+
+    public Counter Aggregated { get; }
 
     public Counter EnvelopesDropped { get; }
 
