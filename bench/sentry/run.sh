@@ -5,9 +5,11 @@
 # /api/{project}/envelope/: reads the body, answers 200) is the baseline, and two phases follow:
 #
 #   1. ingress-only (the production shape: the ingress is its own Deployment and only publishes to its Dapr
-#      sidecar): the host runs as --services sentry-ingress --transport dapr against bench/DaprSidecarStub,
-#      a gRPC daprd stand-in (Dapr.Protos service definition) that answers every publish at once and counts
-#      the envelopes off the wire (it does not parse them into messages: daprd's work is not the host's). Reports the host/bare ratio, the share of accepted envelopes the stub counted, peak RSS.
+#      sidecar): the host runs as --services sentry-ingress --transport dapr against the tests' daprd double
+#      (bench/DaprSidecar hosting tests/CloudProxy.Tests.Common/Dapr/DaprSidecarDouble, rebuilt from daprd's source,
+#      configured from components/ and dapr.yaml) over a real redis-server: every publish is wrapped in a CloudEvent
+#      and XADDed to the stream as daprd does. The sink count is Redis' own entries-added of the 'sentry' stream.
+#      Reports the host/bare ratio, the share of accepted envelopes that reached the stream, peak RSS.
 #   2. embedded (end-to-end delivery): an HTTP counter (bench/HttpCounter) stands in for an upstream Sentry
 #      that keeps up, and the host (embedded transport, --services sentry-ingress,sentry-forwarder) validates,
 #      spools AND forwards every envelope to it over HTTP in one process on the same cores.
@@ -43,11 +45,11 @@ has_phase() { case ",$PHASES," in *",$1,"*) return 0;; *) return 1;; esac; }
 
 need_tools wrk:wrk
 
-build_release bench/HttpCounter bench/BareEndpoint bench/DaprSidecarStub src/CloudProxy.Host
+build_release bench/HttpCounter bench/BareEndpoint bench/DaprSidecar src/CloudProxy.Host
 counter_bin="bench/HttpCounter/bin/Release/net10.0/HttpCounter.dll"
 bare_bin="bench/BareEndpoint/bin/Release/net10.0/BareEndpoint.dll"
 host_bin="src/CloudProxy.Host/bin/Release/net10.0/cloudproxy.dll"
-stub_bin="bench/DaprSidecarStub/bin/Release/net10.0/DaprSidecarStub.dll"
+sidecar_bin="bench/DaprSidecar/bin/Release/net10.0/DaprSidecar.dll"
 
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -69,7 +71,7 @@ metric() { # sum of every sample of a metric on the host's /metrics (0 when abse
   curl -sf "http://127.0.0.1:$host_port/metrics" | awk -v n="$1" '
     $1 == n || index($1, n "{") == 1 { sum += $NF } END { printf "%.0f\n", sum }'
 }
-# The phase's sink: the upstream counter (embedded) or the sidecar stub (ingress-only); a function that
+# The phase's sink: the upstream counter (embedded) or the Redis stream behind the sidecar double (ingress-only); a function that
 # prints how many envelopes it has, and its pid for the CPU table.
 sink_count=
 sink_pid=
@@ -107,40 +109,39 @@ dotnet "$bare_bin" --urls "http://127.0.0.1:$bare_port" > "$tmp/bare.log" 2>&1 &
 bare_pid=$!; pids+=("$bare_pid")
 wait_http "http://127.0.0.1:$bare_port/heartbeat" bare "$bare_pid"
 
-# ---- phase 1: ingress-only, publishing to a Dapr sidecar stand-in --------------------------------------
+# ---- phase 1: ingress-only, publishing to the daprd double over a real redis-server -----------------------
 if has_phase ingress; then
-  stub_grpc_port="$(free_port)"; stub_http_port="$(free_port)"
-  say "ingress: starting the Dapr sidecar stub on 127.0.0.1:$stub_grpc_port (gRPC), :$stub_http_port (counts)"
-  dotnet "$stub_bin" --grpc-port "$stub_grpc_port" --http-port "$stub_http_port" > "$tmp/stub.log" 2>&1 &
-  stub_pid=$!; pids+=("$stub_pid")
-  wait_http "http://127.0.0.1:$stub_http_port/_count" stub "$stub_pid"
-  stub_count() { curl -sf "http://127.0.0.1:$stub_http_port/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["envelopes"])'; }
-  sink_count=stub_count; sink_pid="$stub_pid"
+  sidecar_http_port="$(free_port)"
+  say "ingress: starting redis-server and the daprd double (bench/DaprSidecar), control on 127.0.0.1:$sidecar_http_port"
+  dotnet "$sidecar_bin" --http-port "$sidecar_http_port" --apps sentry-ingress > "$tmp/sidecar.log" 2>&1 &
+  sidecar_pid=$!; pids+=("$sidecar_pid")
+  wait_http "http://127.0.0.1:$sidecar_http_port/_sidecars" sidecar "$sidecar_pid"
+  sidecar_endpoint="$(curl -sf "http://127.0.0.1:$sidecar_http_port/_sidecars" | python3 -c 'import json,sys; print(json.load(sys.stdin)["sentry-ingress"])')"
+  sidecar_count() { curl -sf "http://127.0.0.1:$sidecar_http_port/_count?topic=sentry" | sed -n 's/.*"entries_added":\([0-9]*\).*/\1/p'; }
+  sink_count=sidecar_count; sink_pid="$sidecar_pid"
 
   host_port="$(free_port)"
   say "ingress: starting cloudproxy --services sentry-ingress --transport dapr on 127.0.0.1:$host_port"
-  # The publisher resolves the sidecar as the Dapr SDK does: DAPR_GRPC_ENDPOINT first, else
-  # http://localhost:$DAPR_GRPC_PORT; the endpoint is given so that it is 127.0.0.1 for certain.
+  # The publisher resolves the sidecar as the Dapr SDK does: DAPR_GRPC_ENDPOINT first (here the double's, on 127.0.0.1).
   # shellcheck disable=SC2086 # HOST_ARGS is a list of arguments
-  DAPR_GRPC_PORT="$stub_grpc_port" DAPR_GRPC_ENDPOINT="http://127.0.0.1:$stub_grpc_port" \
   dotnet "$host_bin" --urls "http://127.0.0.1:$host_port" --services sentry-ingress --transport dapr \
+    --DAPR_GRPC_ENDPOINT="$sidecar_endpoint" --DAPR_HTTP_ENDPOINT="$sidecar_endpoint" \
     --CloudProxy:Spool:Path="$tmp/spool-ingress" --Logging:LogLevel:Default=Warning \
     ${HOST_ARGS:-} > "$tmp/host-ingress.log" 2>&1 &
   host_pid=$!; pids+=("$host_pid")
   wait_http "http://127.0.0.1:$host_port/healthz" host-ingress "$host_pid"
 
   alternate ingress
-  say "ingress: waiting for the publisher to hand everything accepted to the stub"
+  say "ingress: waiting for the publisher to hand everything accepted to the sidecar"
   ing_accepted="$(metric ogre_put_to_queue_total)"
   drain_start=$SECONDS
   ing_published="$(drained 120)"
-  ing_malformed="$(curl -sf "http://127.0.0.1:$stub_http_port/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["malformed_entries"])')"
-  printf '{"phase":"ingress","accepted":%s,"delivered":%s,"malformed":%s,"drain_secs":%s,"publish_errors":%s,"spool_left":%s,"host_hwm":%s,"sink_hwm":%s,"bare_hwm":%s}\n' \
-    "$ing_accepted" "$ing_published" "$ing_malformed" "$((SECONDS - drain_start))" "$(metric cloudproxy_dapr_publish_errors_total)" \
-    "$(metric cloudproxy_core_spool_envelopes)" "$(hwm "$host_pid")" "$(hwm "$stub_pid")" "$(hwm "$bare_pid")" >> "$tmp/phases.jsonl"
+  printf '{"phase":"ingress","accepted":%s,"delivered":%s,"drain_secs":%s,"publish_errors":%s,"spool_left":%s,"host_hwm":%s,"sink_hwm":%s,"bare_hwm":%s}\n' \
+    "$ing_accepted" "$ing_published" "$((SECONDS - drain_start))" "$(metric cloudproxy_dapr_publish_errors_total)" \
+    "$(metric cloudproxy_core_spool_envelopes)" "$(hwm "$host_pid")" "$(hwm "$sidecar_pid")" "$(hwm "$bare_pid")" >> "$tmp/phases.jsonl"
   grep -q '^fail\|^crit' "$tmp/host-ingress.log" && say "ingress host logged errors: $(grep -c '^fail\|^crit' "$tmp/host-ingress.log")"
   stop_host
-  kill "$stub_pid"; wait "$stub_pid" 2>/dev/null || true
+  kill "$sidecar_pid"; wait "$sidecar_pid" 2>/dev/null || true
 fi
 
 # ---- phase 2: embedded, ingress and forwarder in one process, delivering to an upstream counter --------
@@ -268,19 +269,18 @@ if "ingress" in phases:
     w("")
     w("## Phase 1: ingress-only (production shape), \`--services sentry-ingress --transport dapr\`")
     w("")
-    w("The host validates, answers and spools every envelope, and its publisher hands them to a Dapr sidecar stand-in")
-    w("(bench/DaprSidecarStub: the \`dapr.proto.runtime.v1.Dapr\` gRPC service from Dapr.Protos over h2c, answering every")
-    w("publish at once and counting bulk entries straight off the wire). No forwarding happens in this process, as in the")
-    w("ingress Deployment.")
-    line, effline = rounds_table("ingress", "sidecar stub")
+    w("The host validates, answers and spools every envelope, and its publisher hands them to the tests' daprd double")
+    w("(bench/DaprSidecar: DaprSidecarDouble, rebuilt from daprd's source and configured from components/ and dapr.yaml, over a")
+    w("real redis-server: CloudEvent wrapping and XADD per entry, on the same cores). No forwarding happens in this process,")
+    w("as in the ingress Deployment.")
+    line, effline = rounds_table("ingress", "sidecar double")
     summary.append(f"- **ingress-only** throughput: {line}")
     if effline:
         summary.append(f"  - {effline}")
-    summary.append(f"  - published share: the stub counted {int(p['delivered']):,} of {int(p['accepted']):,} accepted envelopes "
-                   f"({share(int(p['delivered']), int(p['accepted']))}) {p['drain_secs']} s after the load stopped; "
-                   f"entries that were not an envelope {int(p['malformed']):,}; publish errors {int(p['publish_errors']):,}, "
+    summary.append(f"  - published share: Redis counted {int(p['delivered']):,} entries added to the 'sentry' stream of {int(p['accepted']):,} accepted envelopes "
+                   f"({share(int(p['delivered']), int(p['accepted']))}) {p['drain_secs']} s after the load stopped; publish errors {int(p['publish_errors']):,}, "
                    f"spool left {int(p['spool_left']):,}")
-    summary.append(f"  - peak RSS (VmHWM): host {mib(p['host_hwm'])}, sidecar stub {mib(p['sink_hwm'])}, bare {mib(p['bare_hwm'])}")
+    summary.append(f"  - peak RSS (VmHWM): host {mib(p['host_hwm'])}, sidecar double {mib(p['sink_hwm'])} (redis-server not counted), bare {mib(p['bare_hwm'])}")
 
 if "embedded" in phases:
     p = phases["embedded"]
