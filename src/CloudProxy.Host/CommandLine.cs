@@ -180,12 +180,13 @@ public static class CommandLine
         text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds; Forwarder: Upstreams (Name, Url,");
         text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor");
         text.AppendLine("  CloudProxy:Graphite   Topic; Gateway: KeyPrefix, DevMode, MaxBodyBytes, MaxDecompressedBytes, MaxNameLength,");
-        text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, AdminAddress, AdminToken,");
+        text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, PlaintextPointsPerSecond,");
+        text.AppendLine("                        PlaintextBurst, AdminAddress, AdminToken,");
         text.AppendLine("                        KeyRefreshSeconds, KeysStateKey, RecentBadLines, MaxKeyLabels; Forwarder: Destinations,");
         text.AppendLine("                        Distribution, ReplicationFactor, QueuePoints, SpoolDirectory, SpoolMaxBytes,");
         text.AppendLine("                        ReplayPointsPerSecond, ConnectTimeoutSeconds, MaxBackoffSeconds, ResendWindowBytes");
         text.AppendLine("  CloudProxy:State      Path (embedded state store: API keys)");
-        text.AppendLine("  cloudproxy keys list|create|regen|delete …   manage Graphite API keys (see `cloudproxy keys`)");
+        text.AppendLine("  cloudproxy keys list|create|regen|delete|set-quota|clear-quota …   manage Graphite API keys (see `cloudproxy keys`)");
         text.AppendLine("  CloudProxy:ReverseProxy  Listen, ProxyUrl, ConfigFile, RedisAddress, BackendTimeoutSeconds, B3, Routes, Clusters (YARP);");
         text.AppendLine("                        Cache: Enabled, DefaultTtlSeconds, MaxTtlSeconds, MaxEntryBytes, AllowAuthorization, AllowSetCookie, MemoryMaxBytes;");
         text.AppendLine("                        RateLimit: RequestsPerMinute, Burst, Algorithm, PartitionBy, Header, TrustedProxies, CountCacheHits;");
