@@ -41,7 +41,10 @@ public sealed class GraphiteQuotaBucket
         }
     }
 
-    /// <summary>Changes rate and burst, keeping the tokens (capped at the new burst).</summary>
+    /// <summary>
+    /// Changes rate and burst and starts the bucket full at the new burst (debt forgiven): an operator who
+    /// raises a refused key's quota sees its next batch pass, and a lowered quota holds from its new burst on.
+    /// </summary>
     public void Reconfigure(double pointsPerSecond, double burst)
     {
         Check(pointsPerSecond, burst);
@@ -50,7 +53,7 @@ public sealed class GraphiteQuotaBucket
             Refill();
             PointsPerSecond = pointsPerSecond;
             Burst = burst;
-            _tokens = Math.Min(_tokens, burst);
+            _tokens = burst;
         }
     }
 

@@ -8,7 +8,7 @@ namespace CloudProxy.Graphite.Keys;
 /// <summary>
 /// One <see cref="GraphiteQuotaBucket"/> per key name with a quota, following the key record the cache
 /// serves: an edited quota (admin API or <c>cloudproxy keys</c>, seen at the cache's next load) changes the
-/// bucket's rate and burst in place, keeping its tokens. The plaintext listener, which has no key, has one
+/// bucket's rate and burst in place and refills it to the new burst. The plaintext listener, which has no key, has one
 /// listener-wide bucket from PlaintextPointsPerSecond/PlaintextBurst under the name <c>_plaintext</c>.
 /// Refusals and waits are counted per key name; the label is capped at MaxKeyLabels names (then
 /// <c>_other</c>), as the bad-lines counter is, though only keys an operator gave a quota can appear.

@@ -94,16 +94,21 @@ public sealed class GraphiteQuotaBucketTests
     }
 
     [Fact]
-    public void Reconfiguring_keeps_the_tokens_but_caps_them_at_the_new_burst()
+    public void Reconfiguring_starts_the_bucket_full_at_the_new_burst_and_refills_at_the_new_rate()
     {
         var bucket = new GraphiteQuotaBucket(pointsPerSecond: 10, burst: 100, _time);
-        Assert.True(bucket.TryTake(40, out _));
+        Assert.True(bucket.TryTake(300, out _));
+        Assert.False(bucket.TryTake(1, out _));
         bucket.Reconfigure(1000, 1000);
-        Assert.Equal(60, bucket.Tokens);
+        Assert.Equal(1000, bucket.Tokens);
+        Assert.True(bucket.TryTake(1000, out _));
         _time.Advance(TimeSpan.FromSeconds(0.5));
-        Assert.Equal(560, bucket.Tokens, 6);
+        Assert.Equal(500, bucket.Tokens, 6);
         bucket.Reconfigure(1, 5);
         Assert.Equal(5, bucket.Tokens);
+        Assert.True(bucket.TryTake(5, out _));
+        Assert.False(bucket.TryTake(1, out var wait));
+        Assert.Equal(TimeSpan.FromSeconds(1), wait);
     }
 
     [Fact]
@@ -144,6 +149,11 @@ public sealed class GraphiteQuotaBucketTests
         var raised = new GraphiteApiKey { Name = "team", Key = "k2", PointsPerSecond = 50, Burst = 200 };
         Assert.Same(bucket, quotas.For(raised));
         Assert.Equal((50, 200), (bucket.PointsPerSecond, bucket.Burst));
+        Assert.Equal(200, bucket.Tokens);
+
+        // The same quota again (every cache reload) leaves the bucket alone.
+        Assert.True(bucket.TryTake(200, out _));
+        Assert.Same(bucket, quotas.For(raised));
         Assert.Equal(0, bucket.Tokens);
 
         Assert.Null(quotas.For(new GraphiteApiKey { Name = "team", Key = "k2" }));
