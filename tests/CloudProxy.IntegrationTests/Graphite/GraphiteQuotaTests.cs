@@ -139,4 +139,46 @@ public sealed class GraphiteQuotaTests(ITestOutputHelper output)
         Assert.True(await host.MetricAsync(GraphiteMetricNames.QuotaWaits, ("key", "_plaintext")) >= 1);
         Assert.True(await host.MetricAsync(GraphiteMetricNames.QuotaWaitedSeconds, ("key", "_plaintext")) > 1);
     }
+
+    [Fact]
+    public async Task A_quota_set_with_the_keys_command_is_enforced_by_a_gateway_on_the_same_store()
+    {
+        var directory = Directory.CreateTempSubdirectory("cloudproxy-quota-").FullName;
+        var state = $"--CloudProxy:State:Path={Path.Combine(directory, "state.db")}";
+        var created = await RunAsync("keys", "create", "cli-limited", state);
+        Assert.Equal(0, created.Code);
+        var key = created.Output.Trim().Split(' ')[^1];
+        Assert.Equal((0, "Quota of cli-limited: 2 points per second, burst 10\n"),
+            Pick(await RunAsync("keys", "set-quota", "cli-limited", "--points-per-second", "2", "--burst", "10", state)));
+        Assert.Equal((0, $"cli-limited: {key} (quota 2 points/s, burst 10)\n"), Pick(await RunAsync("keys", "list", "all", state)));
+        Assert.Equal(2, (await RunAsync("keys", "set-quota", "cli-limited", "--points-per-second", "lots", state)).Code);
+        Assert.Equal(2, (await RunAsync("keys", "set-quota", "cli-limited", state)).Code);
+        Assert.Equal(1, (await RunAsync("keys", "set-quota", "cli-limited", "--points-per-second", "-3", state)).Code);
+        Assert.Equal(1, (await RunAsync("keys", "set-quota", "nobody", "--points-per-second", "3", state)).Code);
+
+        await using var sink = new TcpLineSink();
+        await using (var host = await RunningHost.StartWithSpoolAsync(Path.Combine(directory, "spool"),
+            "--services", "graphite-gateway,graphite-forwarder", "-destinations", $"127.0.0.1:{sink.Port}"))
+        {
+            var t = GraphiteTestHost.Now() - 60;
+            Assert.Equal(HttpStatusCode.OK, (await IngestAsync(host, key, Batch("cli.a", t, 10))).StatusCode);
+            var refused = await IngestAsync(host, key, Batch("cli.b", t, 10));
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.InRange(int.Parse(refused.Headers.GetValues("Retry-After").Single(), CultureInfo.InvariantCulture), 4, 5);
+            Assert.True(await sink.WaitForLinesAsync(10));
+        }
+
+        Assert.Equal((0, "Quota of cli-limited removed\n"), Pick(await RunAsync("keys", "clear-quota", "cli-limited", state)));
+        Assert.Equal((0, $"cli-limited: {key}\n"), Pick(await RunAsync("keys", "list", "all", state)));
+    }
+
+    private static (int, string) Pick((int Code, string Output, string Error) run) => (run.Code, run.Output);
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CloudProxy.Host.CloudProxyApp.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
 }
