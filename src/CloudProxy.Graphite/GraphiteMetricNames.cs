@@ -15,6 +15,18 @@ public static class GraphiteMetricNames
     /// <summary>Labels <c>key</c> (capped, then <c>_other</c>), <c>reason</c>: lines refused by validation.</summary>
     public const string BadLines = "cloudproxy_graphite_bad_lines_total";
 
+    /// <summary>Label <c>key</c>: HTTP batches refused with 429 because the key was over its quota.</summary>
+    public const string QuotaRefusedBatches = "cloudproxy_graphite_quota_refused_batches_total";
+
+    /// <summary>Label <c>key</c>: points in those batches.</summary>
+    public const string QuotaRefusedPoints = "cloudproxy_graphite_quota_refused_points_total";
+
+    /// <summary>Label <c>key</c> (<c>_plaintext</c>): times a plaintext connection was not read until the quota allowed it.</summary>
+    public const string QuotaWaits = "cloudproxy_graphite_quota_waits_total";
+
+    /// <summary>Label <c>key</c> (<c>_plaintext</c>): seconds plaintext connections were held by the quota.</summary>
+    public const string QuotaWaitedSeconds = "cloudproxy_graphite_quota_waited_seconds_total";
+
     public const string KeysLoaded = "cloudproxy_graphite_keys";
 
     public const string KeyRefreshFailures = "cloudproxy_graphite_key_refresh_failures_total";

@@ -59,6 +59,15 @@ public sealed class GraphiteGatewayOptions
     /// </summary>
     public string PlaintextAddress { get; set; } = string.Empty;
 
+    /// <summary>
+    /// Quota of the plaintext listener as a whole (it has no API key), in points per second; 0 (the default):
+    /// none. Over it, connections are not read until the bucket allows their points (TCP back-pressure).
+    /// </summary>
+    public double PlaintextPointsPerSecond { get; set; }
+
+    /// <summary>Burst of the plaintext listener's quota in points; 0: one second's worth.</summary>
+    public double PlaintextBurst { get; set; }
+
     /// <summary><c>-api-addr</c>: the admin API listener, <c>ip:port</c>; empty turns it off.</summary>
     public string AdminAddress { get; set; } = "127.0.0.1:8842";
 

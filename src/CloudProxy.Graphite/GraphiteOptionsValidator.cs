@@ -85,6 +85,12 @@ public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IVa
             }
         }
 
+        if (!double.IsFinite(o.PlaintextPointsPerSecond) || o.PlaintextPointsPerSecond < 0
+            || !double.IsFinite(o.PlaintextBurst) || o.PlaintextBurst < 0 || o.PlaintextBurst is > 0 and < 1)
+        {
+            failures.Add($"{S}:Gateway:PlaintextPointsPerSecond must be 0 (off) or positive and PlaintextBurst 0 (one second's worth) or at least 1 (got {o.PlaintextPointsPerSecond}, {o.PlaintextBurst})");
+        }
+
         foreach (var proxy in o.TrustedProxies)
         {
             if (!IPAddress.TryParse(proxy, out _))

@@ -39,6 +39,7 @@ public static class GraphiteServiceCollectionExtensions
             services.TryAddSingleton<GraphiteIngressMetrics>();
             services.TryAddSingleton<GraphiteBadLineLog>();
             services.TryAddSingleton<GraphiteSubmitter>();
+            services.TryAddSingleton<GraphiteQuotas>();
             services.TryAddSingleton<GraphiteGatewayHandler>();
             services.TryAddSingleton<GraphitePlaintextListener>();
             services.AddHostedService(sp => sp.GetRequiredService<GraphitePlaintextListener>());

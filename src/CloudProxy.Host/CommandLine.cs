@@ -182,13 +182,14 @@ public static class CommandLine
         text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor,");
         text.AppendLine("                        Compress (gzip bodies to the upstreams, default true)");
         text.AppendLine("  CloudProxy:Graphite   Topic; Gateway: KeyPrefix, DevMode, MaxBodyBytes, MaxDecompressedBytes, MaxNameLength,");
-        text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, AdminAddress, AdminToken,");
+        text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, PlaintextPointsPerSecond,");
+        text.AppendLine("                        PlaintextBurst, AdminAddress, AdminToken,");
         text.AppendLine("                        KeyRefreshSeconds, KeysStateKey, RecentBadLines, MaxKeyLabels; Forwarder: Destinations,");
         text.AppendLine("                        Distribution, ReplicationFactor, QueuePoints, SpoolDirectory, SpoolMaxBytes,");
         text.AppendLine("                        ReplayPointsPerSecond, ConnectTimeoutSeconds, MaxBackoffSeconds, ResendWindowBytes, RoutesFile,");
         text.AppendLine("                        AggregationRulesFile, AggregationMaxIntervals, AggregationForwardInputs");
         text.AppendLine("  CloudProxy:State      Path (embedded state store: API keys)");
-        text.AppendLine("  cloudproxy keys list|create|regen|delete …   manage Graphite API keys (see `cloudproxy keys`)");
+        text.AppendLine("  cloudproxy keys list|create|regen|delete|set-quota|clear-quota …   manage Graphite API keys (see `cloudproxy keys`)");
         text.AppendLine("  cloudproxy graphite-route-test --rules FILE < lines   where each line would go (as carbon-c-relay -t)");
         text.AppendLine("  CloudProxy:ReverseProxy  Listen, ProxyUrl, ConfigFile, RedisAddress, BackendTimeoutSeconds, B3, Routes, Clusters (YARP);");
         text.AppendLine("                        Cache: Enabled, DefaultTtlSeconds, MaxTtlSeconds, MaxEntryBytes, AllowAuthorization, AllowSetCookie, MemoryMaxBytes;");

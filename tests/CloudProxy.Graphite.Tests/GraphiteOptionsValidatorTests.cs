@@ -30,6 +30,18 @@ public class GraphiteOptionsValidatorTests
         Assert.Contains(failures, f => f.Contains(message, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(-1, 0)]
+    [InlineData(double.NaN, 0)]
+    [InlineData(100, 0.5)]
+    [InlineData(100, -2)]
+    public void A_plaintext_quota_that_is_no_quota_is_named(double rate, double burst)
+    {
+        var failure = Assert.Single(Failures(o => { o.Gateway.PlaintextPointsPerSecond = rate; o.Gateway.PlaintextBurst = burst; }));
+        Assert.Contains("PlaintextPointsPerSecond", failure, StringComparison.Ordinal);
+        Assert.Empty(Failures(o => { o.Gateway.PlaintextPointsPerSecond = 100; o.Gateway.PlaintextBurst = 1; }));
+    }
+
     [Fact]
     public void Every_bad_gateway_setting_is_reported_at_once()
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text;
 using CloudProxy.Core.Logging;
@@ -24,6 +25,7 @@ public sealed partial class GraphiteGatewayHandler
 
     private readonly GraphiteKeyCache _keys;
     private readonly GraphiteSubmitter _submitter;
+    private readonly GraphiteQuotas _quotas;
     private readonly GraphiteIngressMetrics _metrics;
     private readonly GraphiteGatewayOptions _options;
     private readonly GraphiteForwarder? _forwarder;
@@ -34,12 +36,13 @@ public sealed partial class GraphiteGatewayHandler
     private readonly LogThrottle _outboxFullLog = new();
 
     public GraphiteGatewayHandler(
-        GraphiteKeyCache keys, GraphiteSubmitter submitter, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options,
+        GraphiteKeyCache keys, GraphiteSubmitter submitter, GraphiteQuotas quotas, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options,
         IServiceProvider services, ILogger<GraphiteGatewayHandler> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _keys = keys;
         _submitter = submitter;
+        _quotas = quotas;
         _metrics = metrics;
         _options = options.Value.Gateway;
         _forwarder = services.GetService<GraphiteForwarder>();
@@ -104,8 +107,21 @@ public sealed partial class GraphiteGatewayHandler
                 return;
             }
 
+            // The quota counts the points that would be forwarded; an over-quota batch is refused whole.
+            var bucket = _quotas.For(key);
+            if (bucket is not null && !bucket.TryTake(result.Good, out var wait))
+            {
+                _quotas.Refused(key.Name, result.Good);
+                var seconds = RetryAfter(wait);
+                context.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await RefuseAsync(context, StatusCodes.Status429TooManyRequests, "over_quota", string.Create(CultureInfo.InvariantCulture,
+                    $"Over Quota: key {key.Name} may send {bucket.PointsPerSecond} points per second (burst {bucket.Burst}); this batch of {result.Good} points fits in {seconds} s"));
+                return;
+            }
+
             if (await _submitter.SubmitAsync(lines, result.Good, key.Name) == OutboxResult.Refused)
             {
+                bucket?.Return(result.Good);
                 if (_outboxFullLog.ShouldLog(out var refused))
                 {
                     Log.OutboxFull(_logger, refused, result.Good);
@@ -131,6 +147,9 @@ public sealed partial class GraphiteGatewayHandler
             await ReplyAsync(context, "ingest", StatusCodes.Status200OK, "Batch Received\n");
         }
     }
+
+    /// <summary>Retry-After in whole seconds (rounded up, at least 1) until the bucket holds the batch.</summary>
+    public static long RetryAfter(TimeSpan wait) => Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
 
     /// <summary>X-Forwarded-For is believed only when the peer is a configured trusted proxy (for logs only).</summary>
     public string ClientAddress(HttpContext context)

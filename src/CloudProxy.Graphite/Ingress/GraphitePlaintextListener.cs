@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
+using CloudProxy.Graphite.Keys;
 using CloudProxy.Graphite.Protocol;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,7 @@ namespace CloudProxy.Graphite.Ingress;
 /// carbon-cache on the same box already owns; polymur-gateway never had this listener). Each
 /// read's complete lines are validated and enqueued as one envelope under the key name <c>_plaintext</c>.
 /// When the outbox refuses, the connection stops being read until it accepts: TCP pushes back on the agent
-/// instead of anything being dropped.
+/// instead of anything being dropped. The same holds over the listener's quota (PlaintextPointsPerSecond).
 /// </summary>
 public sealed partial class GraphitePlaintextListener : BackgroundService
 {
@@ -25,16 +26,18 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private const int MaxPendingBytes = 1024 * 1024;
 
     private readonly GraphiteSubmitter _submitter;
+    private readonly GraphiteQuotas _quotas;
     private readonly GraphiteIngressMetrics _metrics;
     private readonly GraphiteGatewayOptions _options;
     private readonly ILogger<GraphitePlaintextListener> _logger;
     private readonly LogThrottle _connectionFailedLog = new();
     private TcpListener? _listener;
 
-    public GraphitePlaintextListener(GraphiteSubmitter submitter, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, ILogger<GraphitePlaintextListener> logger)
+    public GraphitePlaintextListener(GraphiteSubmitter submitter, GraphiteQuotas quotas, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, ILogger<GraphitePlaintextListener> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
         _submitter = submitter;
+        _quotas = quotas;
         _metrics = metrics;
         _options = options.Value.Gateway;
         _logger = logger;
@@ -142,6 +145,18 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private async Task SubmitAsync(GraphitePooledBuffer pending, GraphitePooledBuffer lines, bool final, CancellationToken stoppingToken)
     {
         var result = _submitter.Validate(pending.WrittenSpan, KeyName, default, lines, final);
+
+        // Over the listener's quota the connection is not read until the bucket takes these points: TCP
+        // pushes back on the agent, nothing is dropped.
+        if (_quotas.Plaintext is { } bucket && result.Good > 0)
+        {
+            var waited = await bucket.TakeAsync(result.Good, stoppingToken);
+            if (waited > TimeSpan.Zero)
+            {
+                _quotas.Waited(KeyName, waited);
+            }
+        }
+
         while (await _submitter.SubmitAsync(lines, result.Good, KeyName) == OutboxResult.Refused)
         {
             _metrics.Refusal("outbox_full");

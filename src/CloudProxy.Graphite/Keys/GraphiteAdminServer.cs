@@ -14,7 +14,7 @@ namespace CloudProxy.Graphite.Keys;
 
 /// <summary>
 /// The gateway's admin API on its own listener (default 127.0.0.1:8842, never the shared one), behind a
-/// bearer token: pgw-key's list/create/regen/delete plus the recent bad lines per key. Without a token
+/// bearer token: pgw-key's list/create/regen/delete, per-key quotas, plus the recent bad lines per key. Without a token
 /// configured it does not start at all.
 /// </summary>
 public sealed partial class GraphiteAdminServer(
@@ -74,7 +74,10 @@ public sealed partial class GraphiteAdminServer(
         {
             var all = string.Equals(context.Request.Query["show"], "all", StringComparison.Ordinal);
             var document = await store.LoadAsync(context.RequestAborted);
-            return Results.Json(document.Keys.Select(k => new { name = k.Name, key = all ? k.Key : null, prefix = k.Prefix, created = k.Created }));
+            return Results.Json(document.Keys.Select(k => new
+            {
+                name = k.Name, key = all ? k.Key : null, prefix = k.Prefix, created = k.Created, pointsPerSecond = k.Quota?.PointsPerSecond, burst = k.Quota?.Burst,
+            }));
         });
         app.MapPost("/keys/{name}", async (string name, HttpContext context) =>
         {
@@ -83,6 +86,18 @@ public sealed partial class GraphiteAdminServer(
         });
         app.MapPost("/keys/{name}/regenerate", async (string name, HttpContext context) =>
             await ChangedAsync(await store.RegenerateAsync(name, context.RequestAborted), StatusCodes.Status200OK, context));
+        app.MapPost("/keys/{name}/quota", async (string name, HttpContext context) =>
+        {
+            var query = context.Request.Query;
+            if (!TryNumber(query["pointsPerSecond"], out var rate) || rate is null || !TryNumber(query["burst"], out var burst))
+            {
+                return Results.Text("a quota is ?pointsPerSecond=N[&burst=M] (numbers; burst defaults to one second's worth)\n", "text/plain", Encoding.UTF8, StatusCodes.Status400BadRequest);
+            }
+
+            return await ChangedAsync(await store.SetQuotaAsync(name, rate, burst, context.RequestAborted), StatusCodes.Status200OK, context);
+        });
+        app.MapDelete("/keys/{name}/quota", async (string name, HttpContext context) =>
+            await ChangedAsync(await store.SetQuotaAsync(name, null, null, context.RequestAborted), StatusCodes.Status200OK, context));
         app.MapDelete("/keys/{name}", async (string name, HttpContext context) =>
             await ChangedAsync(await store.DeleteAsync(name, context.RequestAborted), StatusCodes.Status200OK, context));
         app.MapGet("/bad-lines", () => Results.Json(badLines.Snapshot()));
@@ -100,7 +115,27 @@ public sealed partial class GraphiteAdminServer(
         // The gateway accepts (or stops accepting) the key now, not at the next refresh.
         await cache.RefreshAsync(context.RequestAborted);
         var key = change.Key!;
-        return Results.Json(new { name = key.Name, key = key.Key, prefix = key.Prefix, created = key.Created }, statusCode: status);
+        return Results.Json(
+            new { name = key.Name, key = key.Key, prefix = key.Prefix, created = key.Created, pointsPerSecond = key.Quota?.PointsPerSecond, burst = key.Quota?.Burst },
+            statusCode: status);
+    }
+
+    /// <summary>An absent value is null (true); a present one must be an invariant number.</summary>
+    private static bool TryNumber(string? text, out double? value)
+    {
+        value = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            return true;
+        }
+
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number))
+        {
+            value = number;
+            return true;
+        }
+
+        return false;
     }
 
     private static partial class Log

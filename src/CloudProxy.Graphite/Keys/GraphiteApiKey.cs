@@ -19,6 +19,23 @@ public sealed class GraphiteApiKey
     [JsonPropertyName("created")]
     public DateTimeOffset Created { get; init; }
 
+    /// <summary>
+    /// The key's quota in points per second; null (and in documents written before quotas existed): no quota.
+    /// </summary>
+    [JsonPropertyName("pointsPerSecond")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? PointsPerSecond { get; init; }
+
+    /// <summary>Points the key may send at once above its rate; null: one second's worth (<see cref="PointsPerSecond"/>).</summary>
+    [JsonPropertyName("burst")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? Burst { get; init; }
+
+    /// <summary>The rate and burst in force, or null when the key has no quota.</summary>
+    [JsonIgnore]
+    public (double PointsPerSecond, double Burst)? Quota =>
+        PointsPerSecond is { } rate ? (rate, Burst ?? Math.Max(1, rate)) : null;
+
     private const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     /// <summary>24 random characters, as long as polymur's keys but from a CSPRNG.</summary>

@@ -46,10 +46,47 @@ public sealed class GraphiteKeyStore(IStateStore store, IOptions<GraphiteOptions
                 return new GraphiteKeyChange(null, $"key {name} doesn't exist", NotFound: true);
             }
 
-            var key = new GraphiteApiKey { Name = name, Key = GraphiteApiKey.NewSecret(), Prefix = existing.Prefix, Created = time.GetUtcNow() };
+            var key = new GraphiteApiKey
+            {
+                Name = name, Key = GraphiteApiKey.NewSecret(), Prefix = existing.Prefix, Created = time.GetUtcNow(),
+                PointsPerSecond = existing.PointsPerSecond, Burst = existing.Burst,
+            };
             document.Keys[document.Keys.IndexOf(existing)] = key;
             return new GraphiteKeyChange(key, null);
         }, cancellationToken);
+
+    /// <summary>
+    /// Sets the key's quota (<paramref name="burst"/> null: one second's worth) or, with
+    /// <paramref name="pointsPerSecond"/> null, removes it. The secret stays.
+    /// </summary>
+    public Task<GraphiteKeyChange> SetQuotaAsync(string name, double? pointsPerSecond, double? burst, CancellationToken cancellationToken)
+    {
+        if (pointsPerSecond is { } rate && GraphiteQuotaBucket.Problem(rate, burst ?? Math.Max(1, rate)) is { } problem)
+        {
+            return Task.FromResult(new GraphiteKeyChange(null, problem));
+        }
+
+        if (pointsPerSecond is null && burst is not null)
+        {
+            return Task.FromResult(new GraphiteKeyChange(null, "a burst needs a points per second rate"));
+        }
+
+        return ChangeAsync(name, (document, existing) =>
+        {
+            if (existing is null)
+            {
+                return new GraphiteKeyChange(null, $"key {name} doesn't exist", NotFound: true);
+            }
+
+            var key = new GraphiteApiKey
+            {
+                Name = name, Key = existing.Key, Prefix = existing.Prefix, Created = existing.Created,
+                PointsPerSecond = pointsPerSecond, Burst = burst,
+            };
+            document.Keys[document.Keys.IndexOf(existing)] = key;
+            return new GraphiteKeyChange(key, null);
+        }, cancellationToken);
+    }
 
     public Task<GraphiteKeyChange> DeleteAsync(string name, CancellationToken cancellationToken) =>
         ChangeAsync(name, (document, existing) =>

@@ -71,4 +71,38 @@ public sealed class GraphiteKeyCacheTests : IDisposable
 
     [Fact]
     public void Dev_mode_accepts_123_named_dev() => Assert.Equal("dev", Create(devMode: true).Cache.Validate("123")?.Name);
+
+    [Fact]
+    public async Task A_key_document_written_before_quotas_loads_with_no_quota_and_keeps_it_through_a_quota_edit()
+    {
+        // The document as the gateway wrote it before quotas existed.
+        await _state.SetAsync("graphite-gateway-keys", System.Text.Encoding.UTF8.GetBytes(
+            """{"keys":[{"name":"old","key":"abcdefghijklmnopqrstuvwx","prefix":true,"created":"2026-01-02T03:04:05+00:00"}]}"""), null, CancellationToken.None);
+        var (store, cache) = Create();
+        await cache.RefreshAsync(CancellationToken.None);
+        var old = cache.Validate("abcdefghijklmnopqrstuvwx")!;
+        Assert.Equal(("old", true), (old.Name, old.Prefix));
+        Assert.Null(old.Quota);
+
+        var set = await store.SetQuotaAsync("old", 100, 500, CancellationToken.None);
+        Assert.Null(set.Error);
+        var regenerated = (await store.RegenerateAsync("old", CancellationToken.None)).Key!;
+        await cache.RefreshAsync(CancellationToken.None);
+        var now = cache.Validate(regenerated.Key)!;
+        Assert.Equal((100d, 500d), now.Quota);
+        Assert.True(now.Prefix);
+
+        Assert.Null((await store.SetQuotaAsync("old", 100, null, CancellationToken.None)).Error);
+        Assert.Equal((100d, 100d), (await store.LoadAsync(CancellationToken.None)).Keys.Single().Quota);
+        Assert.NotNull((await store.SetQuotaAsync("old", 0, null, CancellationToken.None)).Error);
+        Assert.NotNull((await store.SetQuotaAsync("old", 10, 0.5, CancellationToken.None)).Error);
+        Assert.True((await store.SetQuotaAsync("nobody", 10, null, CancellationToken.None)).NotFound);
+        Assert.Null((await store.SetQuotaAsync("old", null, null, CancellationToken.None)).Error);
+        var cleared = (await store.LoadAsync(CancellationToken.None)).Keys.Single();
+        Assert.Null(cleared.Quota);
+
+        // A key without a quota is written as before: no new fields.
+        var json = System.Text.Encoding.UTF8.GetString((await _state.GetAsync("graphite-gateway-keys", CancellationToken.None))!);
+        Assert.DoesNotContain("pointsPerSecond", json, StringComparison.Ordinal);
+    }
 }
