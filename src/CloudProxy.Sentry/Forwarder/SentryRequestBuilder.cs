@@ -12,7 +12,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// everywhere they appear: the URL path (<c>/api/{project}/…</c>), <c>?sentry_key=</c>, <c>X-Sentry-Auth</c>
 /// or <c>Authorization</c>, and the envelope header's <c>dsn</c>.
 /// </summary>
-public static class SentryRequestBuilder
+internal static class SentryRequestBuilder
 {
     public static HttpRequestMessage Build(SentryUpstream upstream, Envelope envelope)
     {

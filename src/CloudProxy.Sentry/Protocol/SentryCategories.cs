@@ -2,7 +2,7 @@ namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>Sentry's data categories (the names in <c>X-Sentry-Rate-Limits</c>), as bits.</summary>
 [Flags]
-public enum SentryCategories
+internal enum SentryCategories
 {
     None = 0,
     Default = 1 << 0,
@@ -27,7 +27,7 @@ public enum SentryCategories
     Unknown = 1 << 15,
 }
 
-public static class SentryCategoryNames
+internal static class SentryCategoryNames
 {
     private static readonly (string Name, SentryCategories Category)[] Names =
     [
