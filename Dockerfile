@@ -14,6 +14,7 @@ FROM ${SDK_IMAGE} AS build
 WORKDIR /src
 # Restore from the project files alone, so that a change to the sources reuses the restored layer.
 COPY global.json Directory.Build.props Directory.Packages.props BannedSymbols.txt .globalconfig ./
+COPY src/Directory.Build.props src/BannedSymbols.txt src/
 COPY src/CloudProxy.Core/CloudProxy.Core.csproj src/CloudProxy.Core/
 COPY src/CloudProxy.Transport.Dapr/CloudProxy.Transport.Dapr.csproj src/CloudProxy.Transport.Dapr/
 COPY src/CloudProxy.StatsD/CloudProxy.StatsD.csproj src/CloudProxy.StatsD/

@@ -1,7 +1,7 @@
 namespace CloudProxy.Graphite;
 
 /// <summary>Every metric the Graphite module exports: <c>cloudproxy_graphite_&lt;thing&gt;_&lt;unit&gt;</c>.</summary>
-public static class GraphiteMetricNames
+internal static class GraphiteMetricNames
 {
     /// <summary>Labels <c>endpoint</c> (ping, ingest, plaintext), <c>code</c> (HTTP status; 200 for plaintext).</summary>
     public const string Requests = "cloudproxy_graphite_requests_total";

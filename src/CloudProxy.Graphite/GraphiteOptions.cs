@@ -14,7 +14,7 @@ public enum GraphiteDistribution
 }
 
 /// <summary>Section <c>CloudProxy:Graphite</c>. The Host maps polymur-gateway's flags onto these keys.</summary>
-public sealed class GraphiteOptions
+internal sealed class GraphiteOptions
 {
     public const string Section = "CloudProxy:Graphite";
 
@@ -27,7 +27,7 @@ public sealed class GraphiteOptions
 }
 
 /// <summary>Section <c>CloudProxy:Graphite:Gateway</c> (service <c>graphite-gateway</c>).</summary>
-public sealed class GraphiteGatewayOptions
+internal sealed class GraphiteGatewayOptions
 {
     /// <summary><c>-key-prefix</c>: prefix every metric with the API key's name (a key may override it).</summary>
     public bool KeyPrefix { get; set; }
@@ -88,7 +88,7 @@ public sealed class GraphiteGatewayOptions
 }
 
 /// <summary>Section <c>CloudProxy:Graphite:Forwarder</c> (service <c>graphite-forwarder</c>).</summary>
-public sealed class GraphiteForwarderOptions
+internal sealed class GraphiteForwarderOptions
 {
     /// <summary><c>-destinations</c>: comma list of <c>host:port[:instance]</c> carbon line receivers.</summary>
     public string Destinations { get; set; } = string.Empty;

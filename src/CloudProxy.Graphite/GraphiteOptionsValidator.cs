@@ -8,7 +8,7 @@ namespace CloudProxy.Graphite;
 /// Checks the settings of the roles this process runs and reports every failure at once, each naming the
 /// setting (and the polymur-gateway flag, where there is one).
 /// </summary>
-public sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IValidateOptions<GraphiteOptions>
+internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : IValidateOptions<GraphiteOptions>
 {
     private const string S = GraphiteOptions.Section;
 

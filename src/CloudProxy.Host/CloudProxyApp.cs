@@ -17,7 +17,7 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.Host;
 
 /// <summary>Composes the host from the role list. Program.cs only calls <see cref="RunAsync"/>.</summary>
-public static class CloudProxyApp
+internal static class CloudProxyApp
 {
     public static BuildInfo BuildInfo { get; } = BuildInfo.FromAssembly(typeof(CloudProxyApp).Assembly);
 
@@ -173,7 +173,7 @@ public static class CloudProxyApp
             return TransportKind.Embedded;
         }
 
-        return Enum.TryParse<TransportKind>(value, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(value, out _)
+        return Enum.TryParse<TransportKind>(value, ignoreCase: true, out var kind) && Enum.IsDefined(kind) && !int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out _)
             ? kind
             : throw new StartupException($"--transport (CloudProxy:Transport:Kind): '{value}' is not 'embedded' or 'dapr'");
     }
@@ -209,7 +209,10 @@ public static class CloudProxyApp
         X509Certificate2? certificate = null;
         if (!string.IsNullOrEmpty(http.TlsCert) || !string.IsNullOrEmpty(http.TlsKey))
         {
+            // Kestrel serves with it for the life of the process.
+#pragma warning disable CA2000
             certificate = LoadCertificate(http);
+#pragma warning restore CA2000
         }
 
         builder.WebHost.ConfigureKestrel(kestrel =>

@@ -8,7 +8,7 @@ namespace CloudProxy.Host;
 /// and the text of <c>--help</c>. Everything else on the command line is standard .NET configuration
 /// (<c>--CloudProxy:Outbox:Capacity=1000</c>), as are appsettings.json and <c>CloudProxy__…</c> variables.
 /// </summary>
-public static class CommandLine
+internal static class CommandLine
 {
     public sealed record Flag(string Name, string Key, string Help, bool IsSwitch = false, string? Origin = null);
 

@@ -1,7 +1,7 @@
 namespace CloudProxy.Host;
 
 /// <summary>Section <c>CloudProxy:Http</c>: where the one Kestrel endpoint listens.</summary>
-public sealed class HttpOptions
+internal sealed class HttpOptions
 {
     public const string Section = "CloudProxy:Http";
 

@@ -2,7 +2,7 @@ namespace CloudProxy.ReverseProxy;
 
 /// <summary>Every metric the reverse proxy exports: <c>cloudproxy_reverseproxy_&lt;thing&gt;_&lt;unit&gt;</c>.
 /// Labels are bounded: route ids from configuration, a fixed method list, status classes, never raw paths.</summary>
-public static class ReverseProxyMetricNames
+internal static class ReverseProxyMetricNames
 {
     /// <summary>Histogram. Labels: <c>route</c>, <c>method</c>, <c>status_class</c> (2xx…5xx).</summary>
     public const string RequestDuration = "cloudproxy_reverseproxy_request_duration_seconds";

@@ -5,7 +5,7 @@ namespace CloudProxy.ReverseProxy;
 /// (or in the file named by <see cref="ConfigFile"/>); per-route overrides of the settings below are YARP route
 /// <c>Metadata</c> keys, listed in <see cref="ProxyRouteSettings"/>.
 /// </summary>
-public sealed class ReverseProxyOptions
+internal sealed class ReverseProxyOptions
 {
     public const string Section = "CloudProxy:ReverseProxy";
 
@@ -45,7 +45,7 @@ public sealed class ReverseProxyOptions
     public ProxyPurgeOptions Purge { get; set; } = new();
 }
 
-public sealed class ProxyPurgeOptions
+internal sealed class ProxyPurgeOptions
 {
     /// <summary>Bearer token of the purge endpoint and the PURGE method; empty = purging off (those requests pass on).</summary>
     public string Token { get; set; } = string.Empty;
@@ -62,7 +62,7 @@ public sealed class ProxyPurgeOptions
     public bool Enabled => !string.IsNullOrEmpty(Token);
 }
 
-public sealed class ProxyCacheOptions
+internal sealed class ProxyCacheOptions
 {
     public bool Enabled { get; set; } = true;
 
@@ -112,13 +112,13 @@ public sealed class ProxyCacheOptions
     public int RefreshConcurrency { get; set; } = 16;
 }
 
-public enum RateLimitAlgorithm
+internal enum RateLimitAlgorithm
 {
     TokenBucket = 0,
     SlidingWindow = 1,
 }
 
-public enum RateLimitPartitionBy
+internal enum RateLimitPartitionBy
 {
     /// <summary>The client address; X-Forwarded-For is honoured only when the peer is a trusted proxy.</summary>
     ClientIp = 0,
@@ -127,7 +127,7 @@ public enum RateLimitPartitionBy
     Header = 1,
 }
 
-public sealed class ProxyRateLimitOptions
+internal sealed class ProxyRateLimitOptions
 {
     /// <summary>Requests per minute per client and route (<c>-requests-per-minute</c>); 0 = off.</summary>
     public int RequestsPerMinute { get; set; }
@@ -151,7 +151,7 @@ public sealed class ProxyRateLimitOptions
     public bool Headers { get; set; } = true;
 }
 
-public sealed class ProxyBackpressureOptions
+internal sealed class ProxyBackpressureOptions
 {
     public bool Enabled { get; set; }
 
@@ -204,7 +204,7 @@ public sealed class ProxyBackpressureOptions
     public int EffectiveFailSafeWindow => FailSafeWindow > 0 ? FailSafeWindow : MinWindow + ((MaxWindow - MinWindow) / 2);
 }
 
-public sealed class BackpressureQueryOptions
+internal sealed class BackpressureQueryOptions
 {
     /// <summary>Label value in the query metrics (bounded, unlike the query text).</summary>
     public string? Name { get; set; }
@@ -217,7 +217,7 @@ public sealed class BackpressureQueryOptions
     public double? EmergencyThreshold { get; set; }
 }
 
-public sealed class ProxyJitterOptions
+internal sealed class ProxyJitterOptions
 {
     /// <summary>Upper bound of the uniform random delay before a request goes to the back end; 0 = off.</summary>
     public double MaxDelayMs { get; set; }

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.ReverseProxy;
 
 /// <summary>Checks every reverse-proxy setting and reports all failures at once, each naming the setting and its flag.</summary>
-public sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxyOptions>
+internal sealed class ReverseProxyOptionsValidator : IValidateOptions<ReverseProxyOptions>
 {
     private const string S = ReverseProxyOptions.Section;
 

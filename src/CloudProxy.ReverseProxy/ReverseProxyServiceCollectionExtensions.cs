@@ -31,7 +31,10 @@ public static class ReverseProxyServiceCollectionExtensions
 
         var services = builder.Services;
         services.TryAddSingleton(TimeProvider.System);
+        // The composition root: the one place shipped code takes Random.Shared (thread-safe); tests register a seeded one.
+#pragma warning disable RS0030
         services.TryAddSingleton(Random.Shared);
+#pragma warning restore RS0030
         services.AddOptions<ReverseProxyOptions>().BindConfiguration(ReverseProxyOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ReverseProxyOptions>, ReverseProxyOptionsValidator>());
         services.TryAddSingleton<ProxyMetrics>();

@@ -1,7 +1,7 @@
 namespace CloudProxy.Sentry;
 
 /// <summary>Every metric the Sentry module exports: <c>cloudproxy_sentry_&lt;thing&gt;_&lt;unit&gt;</c>, and ogre's names.</summary>
-public static class SentryMetricNames
+internal static class SentryMetricNames
 {
     /// <summary>Labels: <c>endpoint</c> (envelope, store, security, minidump, attachment, passthrough, preflight), <c>outcome</c>.</summary>
     public const string Requests = "cloudproxy_sentry_requests_total";

@@ -1,7 +1,7 @@
 namespace CloudProxy.Sentry;
 
 /// <summary>Section <c>CloudProxy:Sentry</c>. The Host maps ogre's flags onto these keys.</summary>
-public sealed class SentryOptions
+internal sealed class SentryOptions
 {
     public const string Section = "CloudProxy:Sentry";
 
@@ -14,7 +14,7 @@ public sealed class SentryOptions
 }
 
 /// <summary>Section <c>CloudProxy:Sentry:Ingress</c> (service <c>sentry-ingress</c>).</summary>
-public sealed class SentryIngressOptions
+internal sealed class SentryIngressOptions
 {
     /// <summary>Public keys (DSN user part) accepted; empty accepts any well-formed key.</summary>
     public IList<string> AllowedKeys { get; } = [];
@@ -64,7 +64,7 @@ public sealed class SentryIngressOptions
 }
 
 /// <summary>What the pass-through route forwards besides the buffered ingestion routes.</summary>
-public enum SentryPassthroughMode
+internal enum SentryPassthroughMode
 {
     /// <summary>Nothing: every other <c>/api/…</c> path is a 404.</summary>
     Off = 0,
@@ -80,7 +80,7 @@ public enum SentryPassthroughMode
 }
 
 /// <summary>Section <c>CloudProxy:Sentry:Forwarder</c> (service <c>sentry-forwarder</c>).</summary>
-public sealed class SentryForwarderOptions
+internal sealed class SentryForwarderOptions
 {
     /// <summary>The upstream Sentry instances; every envelope goes to each of them.</summary>
     public IList<SentryUpstreamOptions> Upstreams { get; } = [];
@@ -118,7 +118,7 @@ public sealed class SentryForwarderOptions
 }
 
 /// <summary>One upstream Sentry.</summary>
-public sealed class SentryUpstreamOptions
+internal sealed class SentryUpstreamOptions
 {
     /// <summary>Label in metrics and in the requeue header; defaults to the upstream's position (0, 1, …).</summary>
     public string? Name { get; set; }

@@ -8,7 +8,7 @@ namespace CloudProxy.Sentry;
 /// Checks the settings of the roles this process runs and reports every failure at once, each naming the
 /// setting (and ogre's flag, where there is one).
 /// </summary>
-public sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IValidateOptions<SentryOptions>
+internal sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IValidateOptions<SentryOptions>
 {
     private const string S = SentryOptions.Section;
 

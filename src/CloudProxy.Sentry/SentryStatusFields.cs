@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.Sentry;
 
 /// <summary>ogre's <c>ogre_info{version}</c> gauge (always 1), created once with the module.</summary>
-public sealed class SentryStatusFields
+internal sealed class SentryStatusFields
 {
     public SentryStatusFields(IMetricFactory factory)
     {

@@ -1,7 +1,7 @@
 namespace CloudProxy.StatsD;
 
 /// <summary>Every metric the StatsD module exports: <c>cloudproxy_statsd_&lt;thing&gt;_&lt;unit&gt;</c>.</summary>
-public static class StatsDMetricNames
+internal static class StatsDMetricNames
 {
     /// <summary>Labels: <c>endpoint</c> (heartbeat, count, gauge, timing, set, batch, preflight), <c>outcome</c>.</summary>
     public const string Requests = "cloudproxy_statsd_requests_total";

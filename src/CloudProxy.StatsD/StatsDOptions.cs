@@ -1,7 +1,7 @@
 namespace CloudProxy.StatsD;
 
 /// <summary>What the ingress does with a key (or tag) that could inject StatsD syntax.</summary>
-public enum StatsDInvalidKeys
+internal enum StatsDInvalidKeys
 {
     /// <summary>Answer 400 and send nothing.</summary>
     Reject = 0,
@@ -10,14 +10,14 @@ public enum StatsDInvalidKeys
     Sanitize = 1,
 }
 
-public enum StatsDForwarderProtocol
+internal enum StatsDForwarderProtocol
 {
     Udp = 0,
     Tcp = 1,
 }
 
 /// <summary>Section <c>CloudProxy:StatsD</c>. The Host maps statsd-http-proxy's flags onto these keys.</summary>
-public sealed class StatsDOptions
+internal sealed class StatsDOptions
 {
     public const string Section = "CloudProxy:StatsD";
 
@@ -30,7 +30,7 @@ public sealed class StatsDOptions
 }
 
 /// <summary>Section <c>CloudProxy:StatsD:Ingress</c> (service <c>statsd-ingress</c>).</summary>
-public sealed class StatsDIngressOptions
+internal sealed class StatsDIngressOptions
 {
     /// <summary><c>--metric-prefix</c>: prepended to every key; a dot is added when it lacks one.</summary>
     public string MetricPrefix { get; set; } = string.Empty;
@@ -54,7 +54,7 @@ public sealed class StatsDIngressOptions
 }
 
 /// <summary>Section <c>CloudProxy:StatsD:Forwarder</c> (service <c>statsd-forwarder</c>).</summary>
-public sealed class StatsDForwarderOptions
+internal sealed class StatsDForwarderOptions
 {
     /// <summary>Largest UDP payload over IPv4.</summary>
     public const int MaxUdpPayload = 65_507;

@@ -7,7 +7,7 @@ namespace CloudProxy.StatsD;
 /// Checks the settings of the roles this process runs and reports every failure at once, each naming the
 /// setting (and the statsd-http-proxy flag, where there is one).
 /// </summary>
-public sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IValidateOptions<StatsDOptions>
+internal sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IValidateOptions<StatsDOptions>
 {
     private const string S = StatsDOptions.Section;
 

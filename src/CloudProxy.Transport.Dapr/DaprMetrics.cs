@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.Transport.Dapr;
 
 /// <summary>Every metric name the Dapr transport exports: <c>cloudproxy_dapr_&lt;thing&gt;_&lt;unit&gt;</c>.</summary>
-public static class DaprMetricNames
+internal static class DaprMetricNames
 {
     /// <summary>Entries answered to daprd, by topic (registered topics only) and status (success, retry, drop).</summary>
     public const string DeliveryEntries = "cloudproxy_dapr_delivery_entries_total";
@@ -31,7 +31,7 @@ public static class DaprMetricNames
 }
 
 /// <summary>The Dapr transport's counters, created once from the host's <see cref="IMetricFactory"/>.</summary>
-public sealed class DaprMetrics
+internal sealed class DaprMetrics
 {
     public DaprMetrics(IMetricFactory factory)
     {

@@ -6,7 +6,7 @@ namespace CloudProxy.Transport.Dapr;
 /// Dapr-only settings. They live in the same section as Core's <c>TransportOptions</c>
 /// (<c>CloudProxy:Transport</c>) so every transport key is in one place, but Core knows nothing of them.
 /// </summary>
-public sealed class DaprTransportOptions
+internal sealed class DaprTransportOptions
 {
     /// <summary>Name of the Dapr state store component (<c>components/statestore.yaml</c>).</summary>
     public string StateStoreName { get; set; } = "statestore";

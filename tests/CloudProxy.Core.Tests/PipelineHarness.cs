@@ -93,7 +93,7 @@ public sealed class PipelineHarness : IAsyncDisposable
 
     public IOutbox Outbox => _host.Services.GetRequiredService<IOutbox>();
 
-    public CloudProxy.Core.Outbox.Outbox Logs => _host.Services.GetRequiredService<CloudProxy.Core.Outbox.Outbox>();
+    public CloudProxy.Core.Outbox.DurableOutbox Logs => _host.Services.GetRequiredService<CloudProxy.Core.Outbox.DurableOutbox>();
 
     public CloudProxy.Core.Delivery.Deferrals Deferrals => _host.Services.GetRequiredService<CloudProxy.Core.Delivery.Deferrals>();
 

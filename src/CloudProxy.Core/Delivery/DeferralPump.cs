@@ -19,7 +19,7 @@ namespace CloudProxy.Core.Delivery;
 /// level's delay, growing; nothing is rewritten while an outage lasts.</item>
 /// </list>
 /// </summary>
-public sealed partial class DeferralPump : BackgroundService
+internal sealed partial class DeferralPump : BackgroundService
 {
     private readonly Deferrals _deferrals;
     private readonly DeliveryGate _gate;

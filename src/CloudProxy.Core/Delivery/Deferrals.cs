@@ -38,6 +38,7 @@ public sealed class Deferrals : IDeferrals
 
     public Deferrals(LogStore store, IOptions<DeferralOptions> options, CoreMetrics metrics, CollectorRegistry registry, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(registry);
         _store = store;

@@ -36,6 +36,7 @@ public sealed partial class DeliveryGate
         IEnumerable<IEnvelopeHandler> handlers, Deferrals deferrals, Quarantine quarantine, CoreMetrics metrics, TimeProvider time, ILogger<DeliveryGate> logger)
     {
         ArgumentNullException.ThrowIfNull(handlers);
+        ArgumentNullException.ThrowIfNull(deferrals);
         var byTopic = new Dictionary<string, IEnvelopeHandler>(StringComparer.Ordinal);
         foreach (var handler in handlers)
         {

@@ -9,7 +9,7 @@ namespace CloudProxy.Core.Embedded;
 /// the <see cref="DeliveryGate"/>. What the gate did not keep (the forwarder's upstream is down as a whole, or
 /// its deferral log is full) comes back as failed indexes and stays in the outbox log.
 /// </summary>
-public sealed class EmbeddedPublisher(DeliveryGate gate) : IEnvelopePublisher
+internal sealed class EmbeddedPublisher(DeliveryGate gate) : IEnvelopePublisher
 {
     public async Task<IReadOnlyList<int>> PublishAsync(string topic, IReadOnlyList<Envelope> batch, CancellationToken cancellationToken)
     {

@@ -27,6 +27,7 @@ public static class CloudProxyCoreExtensions
     /// </summary>
     public static CloudProxyBuilder AddCloudProxyCore(this IServiceCollection services, IConfiguration configuration, ServiceRoles roles, BuildInfo build)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(roles);
         services.AddSingleton(build);
@@ -65,8 +66,8 @@ public static class CloudProxyCoreExtensions
         services.TryAddSingleton<Deferrals>();
         services.TryAddSingleton<IDeferrals>(sp => sp.GetRequiredService<Deferrals>());
         services.TryAddSingleton<DeliveryGate>();
-        services.TryAddSingleton<Outbox.Outbox>();
-        services.TryAddSingleton<IOutbox>(sp => sp.GetRequiredService<Outbox.Outbox>());
+        services.TryAddSingleton<DurableOutbox>();
+        services.TryAddSingleton<IOutbox>(sp => sp.GetRequiredService<DurableOutbox>());
         services.TryAddSingleton<IEnvelopePublisher, EmbeddedPublisher>();
         services.TryAddSingleton<OutboxPump>();
         services.AddHostedService(sp => sp.GetRequiredService<OutboxPump>());

@@ -81,8 +81,13 @@ public abstract class SideListener : IHostedService, IAsyncDisposable
     protected static void ShareHostLogging(WebApplicationBuilder builder, ILoggerFactory hostLoggers)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(hostLoggers);
         builder.Logging.ClearProviders();
+
+        // The container owns (and disposes) the wrapper; the host's factory stays the host's.
+#pragma warning disable CA2000
         builder.Services.AddSingleton<ILoggerFactory>(new WithoutLifetimeLines(hostLoggers));
+#pragma warning restore CA2000
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         QuietBindFailures.Register(builder.Services);
     }

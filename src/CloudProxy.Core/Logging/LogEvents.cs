@@ -7,7 +7,7 @@ namespace CloudProxy.Core;
 /// (LogEventIdTests) reads every <c>[LoggerMessage]</c> of every module and fails on an id used twice, an id
 /// outside its module's block, or a message without an id.
 /// </summary>
-public static class LogEvents
+internal static class LogEvents
 {
     /// <summary>The block of ids each assembly owns, first and last inclusive.</summary>
     public static IReadOnlyDictionary<string, (int First, int Last)> Ranges { get; } = new Dictionary<string, (int First, int Last)>(StringComparer.Ordinal)

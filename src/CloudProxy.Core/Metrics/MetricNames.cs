@@ -1,7 +1,7 @@
 namespace CloudProxy.Core.Metrics;
 
 /// <summary>Every metric name Core exports, in one place: <c>cloudproxy_core_&lt;thing&gt;_&lt;unit&gt;</c>.</summary>
-public static class CoreMetricNames
+internal static class CoreMetricNames
 {
     /// <summary>Accepted envelopes not yet published, per topic (they are in the topic's outbox log).</summary>
     public const string OutboxDepth = "cloudproxy_core_outbox_envelopes";

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.Core.Options;
 
 /// <summary>Collects every failure in Core's settings, each naming its configuration key.</summary>
-public sealed class CoreOptionsValidator :
+internal sealed class CoreOptionsValidator :
     IValidateOptions<OutboxOptions>, IValidateOptions<SpoolOptions>, IValidateOptions<TransportOptions>, IValidateOptions<DeferralOptions>
 {
     public ValidateOptionsResult Validate(string? name, OutboxOptions options)

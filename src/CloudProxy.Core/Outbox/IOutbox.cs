@@ -8,7 +8,7 @@ public enum OutboxResult
     Accepted = 0,
 
     /// <summary>Not accepted (the log is at its disk bound, or the disk failed). The caller answers 503/429 so the client retries.</summary>
-    Refused = 2,
+    Refused = 1,
 }
 
 /// <summary>Where an ingress hands an envelope. Completes once the envelope is durable; never waits on the network.</summary>

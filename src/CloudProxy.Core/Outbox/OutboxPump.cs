@@ -18,12 +18,12 @@ namespace CloudProxy.Core.Outbox;
 /// envelopes that may have gone through already are counted as possible duplicates. At shutdown it keeps
 /// publishing for at most the drain timeout; what is left stays in the log for the next start.
 /// </summary>
-public sealed partial class OutboxPump : BackgroundService
+internal sealed partial class OutboxPump : BackgroundService
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan LingerStep = TimeSpan.FromMilliseconds(1);
 
-    private readonly Outbox _outbox;
+    private readonly DurableOutbox _outbox;
     private readonly IEnvelopePublisher _publisher;
     private readonly Quarantine _quarantine;
     private readonly CoreMetrics _metrics;
@@ -34,7 +34,7 @@ public sealed partial class OutboxPump : BackgroundService
     private readonly ConcurrentDictionary<string, long> _unreachableSince = new(StringComparer.Ordinal);
 
     public OutboxPump(
-        Outbox outbox,
+        DurableOutbox outbox,
         IEnvelopePublisher publisher,
         Quarantine quarantine,
         CoreMetrics metrics,

@@ -10,7 +10,8 @@ namespace CloudProxy.Core.State;
 /// </summary>
 public sealed class SqliteStateStore : IStateStore, IDisposable
 {
-    private readonly Lock _gate = new();
+    // One command at a time on the one connection; a semaphore, since the commands are awaited.
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SqliteConnection _connection;
     private readonly TimeProvider _time;
 
@@ -28,23 +29,29 @@ public sealed class SqliteStateStore : IStateStore, IDisposable
         command.ExecuteNonQuery();
     }
 
-    public Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
+    public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken);
+        try
         {
             using var command = _connection.CreateCommand();
             command.CommandText = "SELECT value FROM state WHERE key = $key AND (expires IS NULL OR expires > $now)";
             command.Parameters.AddWithValue("$key", key);
             command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-            return Task.FromResult(command.ExecuteScalar() as byte[]);
+            return await command.ExecuteScalarAsync(cancellationToken) as byte[];
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    public Task SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive, CancellationToken cancellationToken)
+    public async Task SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan? timeToLive, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken);
+        try
         {
             using var command = _connection.CreateCommand();
             command.CommandText = "INSERT INTO state (key, value, expires) VALUES ($key, $value, $expires) "
@@ -54,31 +61,35 @@ public sealed class SqliteStateStore : IStateStore, IDisposable
             command.Parameters.AddWithValue("$expires", timeToLive is { } ttl
                 ? _time.GetUtcNow().Add(ttl).ToUnixTimeMilliseconds()
                 : DBNull.Value);
-            command.ExecuteNonQuery();
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        return Task.CompletedTask;
+        finally
+        {
+            _gate.Release();
+        }
     }
 
-    public Task DeleteAsync(string key, CancellationToken cancellationToken)
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken);
+        try
         {
             using var command = _connection.CreateCommand();
             command.CommandText = "DELETE FROM state WHERE key = $key";
             command.Parameters.AddWithValue("$key", key);
-            command.ExecuteNonQuery();
+            await command.ExecuteNonQueryAsync(cancellationToken);
         }
-
-        return Task.CompletedTask;
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public void Dispose()
     {
-        lock (_gate)
-        {
-            _connection.Dispose();
-        }
+        _gate.Wait();
+        _connection.Dispose();
+        _gate.Dispose();
     }
 }

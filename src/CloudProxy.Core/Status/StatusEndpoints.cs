@@ -35,7 +35,7 @@ public static class StatusEndpoints
 }
 
 /// <summary>Section <c>CloudProxy:Health</c>: when <c>/readyz</c> takes the process out of rotation.</summary>
-public sealed class HealthOptions
+internal sealed class HealthOptions
 {
     public const string Section = "CloudProxy:Health";
 
@@ -50,9 +50,9 @@ public sealed class HealthOptions
 }
 
 /// <summary>What <c>/readyz</c> and <c>/_status</c> judge health by.</summary>
-public sealed class HealthState(
+internal sealed class HealthState(
     IHostApplicationLifetime lifetime,
-    Outbox.Outbox outbox,
+    DurableOutbox outbox,
     OutboxPump pump,
     LogStore store,
     IOptions<SpoolOptions> spool,
@@ -114,11 +114,11 @@ public sealed class HealthState(
 }
 
 /// <summary>The JSON body of <c>/_status</c>.</summary>
-public sealed class StatusReport(
+internal sealed class StatusReport(
     BuildInfo build,
     ServiceRoles roles,
     IOptions<TransportOptions> transport,
-    Outbox.Outbox outbox,
+    DurableOutbox outbox,
     OutboxPump pump,
     Deferrals deferrals,
     Quarantine quarantine,

@@ -63,6 +63,7 @@ public sealed partial class SegmentLog
     /// Takes up to <paramref name="maxRecords"/> records (and about <paramref name="maxBytes"/>) past the read position,
     /// from the cached head when it is there and from the files otherwise. Single reader.
     /// </summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1002:Do not expose generic lists", Justification = "the caller's list is reused batch after batch: no allocation per read")]
     public int Read(List<LogRecord> into, int maxRecords, long maxBytes = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(into);

@@ -9,7 +9,7 @@ namespace CloudProxy.Core.Telemetry;
 /// activities with propagation data only: ids and parent, no tags, no recording. It costs a fraction of
 /// full OpenTelemetry recording on the ingress hot path (bench/statsd measures the difference).
 /// </summary>
-public sealed class TraceContextPropagation : IHostedService, IDisposable
+internal sealed class TraceContextPropagation : IHostedService, IDisposable
 {
     private static readonly HashSet<string> Sources = new(StringComparer.Ordinal)
     {

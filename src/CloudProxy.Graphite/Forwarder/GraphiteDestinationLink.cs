@@ -15,7 +15,7 @@ namespace CloudProxy.Graphite.Forwarder;
 /// is written to the socket or to the spool, so the forwarder never answers Success for points that a crash
 /// of this process could still lose.
 /// </summary>
-public sealed partial class GraphiteDestinationLink : IDisposable
+internal sealed partial class GraphiteDestinationLink : IDisposable
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan SendTimeout = TimeSpan.FromSeconds(30);
@@ -254,7 +254,10 @@ public sealed partial class GraphiteDestinationLink : IDisposable
             Log.Connected(_logger, Destination.Name, connects, _spool.Points);
         }
 
+        // The watcher's whole purpose is to see this socket close (or its token cancelled) and end with it.
+#pragma warning disable CA2025
         _ = WatchAsync(socket, _connection);
+#pragma warning restore CA2025
         return true;
     }
 

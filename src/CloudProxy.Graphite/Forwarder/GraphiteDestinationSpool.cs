@@ -3,13 +3,13 @@ using Microsoft.Data.Sqlite;
 namespace CloudProxy.Graphite.Forwarder;
 
 /// <summary>A block of lines spooled for one destination, with its row id so it is deleted only once sent.</summary>
-public readonly record struct GraphiteSpooledChunk(long Id, byte[] Data, int Points);
+internal readonly record struct GraphiteSpooledChunk(long Id, byte[] Data, int Points);
 
 /// <summary>
 /// One destination's disk spool: a SQLite file of line blocks, like Core's outbox spool (WAL, one connection
 /// behind a lock) but holding already-routed lines, so a replay goes only to the destination that missed them.
 /// </summary>
-public sealed class GraphiteDestinationSpool : IDisposable
+internal sealed class GraphiteDestinationSpool : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
@@ -113,6 +113,7 @@ public sealed class GraphiteDestinationSpool : IDisposable
         }
     }
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA2100:Review SQL queries for security vulnerabilities", Justification = "called with constant SQL only")]
     private void Execute(string sql)
     {
         using var command = _connection.CreateCommand();

@@ -19,7 +19,7 @@ namespace CloudProxy.Graphite.Forwarder;
 /// spool (so a crash of this process cannot lose it); Retry when a spool is full (a repeat is harmless:
 /// carbon keeps one value per timestamp); Drop for an unknown kind.
 /// </summary>
-public sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService, IDisposable
+internal sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedService, IDisposable
 {
     /// <summary>The envelope kind the gateway writes: validated plaintext lines, each ending in <c>\n</c>.</summary>
     public const string LinesKind = "graphite.lines";

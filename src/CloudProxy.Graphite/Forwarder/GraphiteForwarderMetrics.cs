@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.Graphite.Forwarder;
 
 /// <summary>The forwarder's instruments; per-destination children are taken by <see cref="For"/>.</summary>
-public sealed class GraphiteForwarderMetrics
+internal sealed class GraphiteForwarderMetrics
 {
     private readonly Gauge _queued;
     private readonly Counter _sent;

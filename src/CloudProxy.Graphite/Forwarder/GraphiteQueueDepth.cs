@@ -3,7 +3,7 @@ using CloudProxy.Core.Status;
 namespace CloudProxy.Graphite.Forwarder;
 
 /// <summary>The forwarder's queues for <c>/_status</c>: points in memory and on disk, over all destinations.</summary>
-public sealed class GraphiteQueueDepth(GraphiteForwarder forwarder, bool spool) : IQueueDepth
+internal sealed class GraphiteQueueDepth(GraphiteForwarder forwarder, bool spool) : IQueueDepth
 {
     public string Name => spool ? "graphite_destination_spool_points" : "graphite_destination_queue_points";
 

@@ -7,14 +7,14 @@ using Prometheus;
 namespace CloudProxy.Graphite.Ingress;
 
 /// <summary>A refused line as the admin API shows it.</summary>
-public sealed record GraphiteBadLine(DateTimeOffset At, string Reason, string Line);
+internal sealed record GraphiteBadLine(DateTimeOffset At, string Reason, string Line);
 
 /// <summary>
 /// Bad lines per API key: a counter by key and reason (the key label is capped at MaxKeyLabels names, the
 /// rest count as <c>_other</c>; key names are created by operators, so this is a guard, not a routine) and
 /// the last RecentBadLines lines of each key for the admin API.
 /// </summary>
-public sealed class GraphiteBadLineLog
+internal sealed class GraphiteBadLineLog
 {
     public const string OtherKey = "_other";
     private const int MaxShownLineBytes = 512;

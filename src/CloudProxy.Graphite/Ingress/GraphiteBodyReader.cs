@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Http.Features;
 namespace CloudProxy.Graphite.Ingress;
 
 /// <summary>A body that could not be read: the status to answer, the metric reason and the text for the client.</summary>
-public sealed record GraphiteBodyRefusal(int Status, string Reason, string Message);
+internal sealed record GraphiteBodyRefusal(int Status, string Reason, string Message);
 
 /// <summary>
 /// Reads an ingest body into plaintext. polymur-proxy sends one gzip stream WITHOUT Content-Encoding, so a
@@ -17,7 +17,7 @@ public sealed record GraphiteBodyRefusal(int Status, string Reason, string Messa
 /// decompressed size by stopping the inflater one byte past MaxDecompressedBytes (so a bomb costs at most
 /// that much memory).
 /// </summary>
-public static class GraphiteBodyReader
+internal static class GraphiteBodyReader
 {
     public static async Task<(GraphitePooledBuffer? Text, GraphiteBodyRefusal? Refusal)> ReadAsync(
         HttpContext context, long maxBodyBytes, long maxDecompressedBytes)

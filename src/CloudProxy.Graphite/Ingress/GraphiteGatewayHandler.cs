@@ -17,7 +17,7 @@ namespace CloudProxy.Graphite.Ingress;
 /// Replies keep polymur's bodies (<c>key is valid</c>, <c>Batch Received</c>, <c>invalid key</c>,
 /// <c>Batch Malformed</c>) so polymur-proxy logs make sense; refusals add the reason after the word.
 /// </summary>
-public sealed partial class GraphiteGatewayHandler
+internal sealed partial class GraphiteGatewayHandler
 {
     public const string KeyHeader = "X-Polymur-Key";
     public const string BadLinesHeader = "X-CloudProxy-Bad-Lines";

@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.Graphite.Ingress;
 
 /// <summary>The gateway's counters, created once from the host's metric factory.</summary>
-public sealed class GraphiteIngressMetrics(IMetricFactory factory)
+internal sealed class GraphiteIngressMetrics(IMetricFactory factory)
 {
     private readonly Counter _requests = factory.CreateCounter(GraphiteMetricNames.Requests, "Gateway requests by endpoint and status.", ["endpoint", "code"]);
     private readonly Counter _refusals = factory.CreateCounter(GraphiteMetricNames.Refusals, "Whole requests refused, by why.", ["reason"]);

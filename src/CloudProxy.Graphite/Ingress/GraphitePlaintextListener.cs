@@ -19,7 +19,7 @@ namespace CloudProxy.Graphite.Ingress;
 /// When the outbox refuses, the connection stops being read until it accepts: TCP pushes back on the agent
 /// instead of anything being dropped. The same holds over the listener's quota (PlaintextPointsPerSecond).
 /// </summary>
-public sealed partial class GraphitePlaintextListener : BackgroundService
+internal sealed partial class GraphitePlaintextListener : BackgroundService
 {
     public const string KeyName = "_plaintext";
     private const int ReadBytes = 64 * 1024;
@@ -30,12 +30,14 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
     private readonly GraphiteIngressMetrics _metrics;
     private readonly GraphiteGatewayOptions _options;
     private readonly ILogger<GraphitePlaintextListener> _logger;
+    private readonly TimeProvider _time;
     private readonly LogThrottle _connectionFailedLog = new();
     private TcpListener? _listener;
 
-    public GraphitePlaintextListener(GraphiteSubmitter submitter, GraphiteQuotas quotas, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, ILogger<GraphitePlaintextListener> logger)
+    public GraphitePlaintextListener(GraphiteSubmitter submitter, GraphiteQuotas quotas, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, ILogger<GraphitePlaintextListener> logger, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _time = time;
         _submitter = submitter;
         _quotas = quotas;
         _metrics = metrics;
@@ -160,7 +162,7 @@ public sealed partial class GraphitePlaintextListener : BackgroundService
         while (await _submitter.SubmitAsync(lines, result.Good, KeyName) == OutboxResult.Refused)
         {
             _metrics.Refusal("outbox_full");
-            await Task.Delay(200, stoppingToken);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), _time, stoppingToken);
         }
 
         if (result.Good + result.Bad > 0)

@@ -11,7 +11,7 @@ namespace CloudProxy.Graphite.Ingress;
 /// Validates a block of plaintext for one key and hands the good lines to the outbox as ONE envelope (a
 /// batch, never single points). Shared by the HTTP gateway and the plaintext listener.
 /// </summary>
-public sealed class GraphiteSubmitter(
+internal sealed class GraphiteSubmitter(
     IOutbox outbox, GraphiteBadLineLog badLines, GraphiteIngressMetrics metrics, IOptions<GraphiteOptions> options, TimeProvider time)
 {
     private readonly GraphiteGatewayOptions _options = options.Value.Gateway;

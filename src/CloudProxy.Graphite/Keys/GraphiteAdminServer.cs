@@ -17,7 +17,7 @@ namespace CloudProxy.Graphite.Keys;
 /// bearer token: pgw-key's list/create/regen/delete, per-key quotas, plus the recent bad lines per key. Without a token
 /// configured it does not start at all.
 /// </summary>
-public sealed partial class GraphiteAdminServer(
+internal sealed partial class GraphiteAdminServer(
     GraphiteKeyStore store, GraphiteKeyCache cache, GraphiteBadLineLog badLines, IOptions<GraphiteOptions> options, ILoggerFactory loggers)
     : SideListener
 {

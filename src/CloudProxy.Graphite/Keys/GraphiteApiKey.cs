@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace CloudProxy.Graphite.Keys;
 
 /// <summary>One API key: its name (the tenant, used as prefix and label), the secret, and a per-key prefix choice.</summary>
-public sealed class GraphiteApiKey
+internal sealed class GraphiteApiKey
 {
     [JsonPropertyName("name")]
     public required string Name { get; init; }
@@ -62,7 +62,7 @@ public sealed class GraphiteApiKey
 }
 
 /// <summary>The document stored under one state key: all API keys.</summary>
-public sealed class GraphiteKeyDocument
+internal sealed class GraphiteKeyDocument
 {
     [JsonPropertyName("keys")]
     public List<GraphiteApiKey> Keys { get; init; } = [];

@@ -12,7 +12,7 @@ namespace CloudProxy.Graphite.Keys;
 /// KeyRefreshSeconds. When the store cannot be read the last good set keeps serving (and a counter says so).
 /// Lookups hash the presented key, find the candidate by hash and compare the secret in constant time.
 /// </summary>
-public sealed partial class GraphiteKeyCache : BackgroundService
+internal sealed partial class GraphiteKeyCache : BackgroundService
 {
     private readonly GraphiteKeyStore _store;
     private readonly GraphiteGatewayOptions _options;

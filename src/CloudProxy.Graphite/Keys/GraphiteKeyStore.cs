@@ -5,14 +5,14 @@ using Microsoft.Extensions.Options;
 namespace CloudProxy.Graphite.Keys;
 
 /// <summary>The outcome of a key operation: the key (for create/regenerate) or why it failed.</summary>
-public readonly record struct GraphiteKeyChange(GraphiteApiKey? Key, string? Error, bool NotFound = false, bool Conflict = false);
+internal readonly record struct GraphiteKeyChange(GraphiteApiKey? Key, string? Error, bool NotFound = false, bool Conflict = false);
 
 /// <summary>
 /// pgw-key's operations (list, create, regen, delete) over <see cref="IStateStore"/>: the keys are one JSON
 /// document under one state key, so every store (Dapr's or the embedded SQLite one) can hold them.
 /// Writes are read-modify-write; key administration is rare and done by one operator at a time.
 /// </summary>
-public sealed class GraphiteKeyStore(IStateStore store, IOptions<GraphiteOptions> options, TimeProvider time) : IDisposable
+internal sealed class GraphiteKeyStore(IStateStore store, IOptions<GraphiteOptions> options, TimeProvider time) : IDisposable
 {
     private readonly SemaphoreSlim _writes = new(1, 1);
     private readonly string _stateKey = options.Value.Gateway.KeysStateKey;

@@ -4,7 +4,7 @@ using System.Text;
 namespace CloudProxy.Graphite.Protocol;
 
 /// <summary>Picks destinations for a metric name; thread-safe once built.</summary>
-public interface IGraphiteRing
+internal interface IGraphiteRing
 {
     /// <summary>Fills <paramref name="into"/> with up to its length distinct destination indexes; returns how many.</summary>
     int GetNodes(ReadOnlySpan<byte> metric, Span<int> into);
@@ -16,7 +16,7 @@ public interface IGraphiteRing
 /// instance is <c>None</c>), a position is the first 16 bits of its MD5, a position already taken moves up
 /// by one until free, and lookups are Python's <c>bisect_left</c> then a walk for distinct nodes.
 /// </summary>
-public sealed class CarbonHashRing : IGraphiteRing
+internal sealed class CarbonHashRing : IGraphiteRing
 {
     public const int Replicas = 100;
 

@@ -9,7 +9,7 @@ namespace CloudProxy.Graphite.Protocol;
 /// take the first one's server; lookup is the first entry at or after the metric's position, then distinct
 /// servers. Bytes are XORed as C's signed <c>char</c> (sign-extended), as the relay does on x86.
 /// </summary>
-public sealed class Fnv1aHashRing : IGraphiteRing
+internal sealed class Fnv1aHashRing : IGraphiteRing
 {
     private readonly int[] _positions;
     private readonly int[] _nodes;

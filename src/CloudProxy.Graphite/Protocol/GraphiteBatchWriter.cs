@@ -3,20 +3,20 @@ using System.Buffers.Text;
 namespace CloudProxy.Graphite.Protocol;
 
 /// <summary>Told about each refused line (for counters and the recent-bad-lines view).</summary>
-public interface IGraphiteBadLines
+internal interface IGraphiteBadLines
 {
     void Add(GraphiteLineProblem problem, ReadOnlySpan<byte> line);
 }
 
 /// <summary>What one pass over a block of lines produced.</summary>
-public readonly record struct GraphiteBatchResult(int Good, int Bad, int Consumed);
+internal readonly record struct GraphiteBatchResult(int Good, int Bad, int Consumed);
 
 /// <summary>
 /// Splits a block of plaintext into lines, validates each with <see cref="GraphiteLineParser"/> and writes the
 /// good ones, normalised (<c>prefix.path value seconds\n</c>), to the output. Bad lines are reported and
 /// skipped: the rest of the batch still goes through.
 /// </summary>
-public static class GraphiteBatchWriter
+internal static class GraphiteBatchWriter
 {
     /// <param name="text">The lines; with <paramref name="final"/> false an unterminated last line is left unread.</param>
     /// <param name="prefix">Written before each name with a dot, or empty.</param>

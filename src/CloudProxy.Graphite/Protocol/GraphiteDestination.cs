@@ -3,7 +3,7 @@ using System.Globalization;
 namespace CloudProxy.Graphite.Protocol;
 
 /// <summary>A carbon line receiver, <c>host:port[:instance]</c> as carbon's <c>DESTINATIONS</c> spells it.</summary>
-public sealed record GraphiteDestination(string Host, int Port, string? Instance)
+internal sealed record GraphiteDestination(string Host, int Port, string? Instance)
 {
     /// <summary>Stable name for metric labels and spool files.</summary>
     public string Name => Instance is null ? $"{Host}:{Port}" : $"{Host}:{Port}:{Instance}";

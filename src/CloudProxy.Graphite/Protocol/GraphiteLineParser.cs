@@ -20,7 +20,7 @@ public enum GraphiteLineProblem
 }
 
 /// <summary>The limits a line is checked against; the timestamp window is fixed per batch.</summary>
-public readonly record struct GraphiteLineRules(int MaxNameLength, long Now, long MinTimestamp, long MaxTimestamp)
+internal readonly record struct GraphiteLineRules(int MaxNameLength, long Now, long MinTimestamp, long MaxTimestamp)
 {
     public static GraphiteLineRules At(long now, int maxNameLength, long maxAgeSeconds, long maxFutureSeconds) =>
         new(maxNameLength, now, now - maxAgeSeconds, now + maxFutureSeconds);
@@ -32,7 +32,7 @@ public readonly record struct GraphiteLineRules(int MaxNameLength, long Now, lon
 /// segments (carbon turns dots into folders); the value is a finite number (NaN is dropped, as carbon does);
 /// the timestamp is seconds, <c>-1</c> meaning now, within the configured window.
 /// </summary>
-public static class GraphiteLineParser
+internal static class GraphiteLineParser
 {
     // Control characters, space, DEL and the two path separators. Bytes >= 0x80 are UTF-8, checked separately.
     private static readonly SearchValues<byte> Forbidden = SearchValues.Create(BuildForbidden());

@@ -3,7 +3,7 @@ using CloudProxy.Core.Buffers;
 namespace CloudProxy.Graphite.Protocol;
 
 /// <summary>A growable byte buffer (pooled while small, see <see cref="BodyArrayPool"/>); one copy out at the end (<see cref="ToArray"/>).</summary>
-public sealed class GraphitePooledBuffer : IDisposable
+internal sealed class GraphitePooledBuffer : IDisposable
 {
     private byte[] _buffer;
 

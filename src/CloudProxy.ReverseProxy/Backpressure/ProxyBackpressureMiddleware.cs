@@ -15,7 +15,7 @@ namespace CloudProxy.ReverseProxy.Backpressure;
 /// first), refuses with 503 (or 429) and Retry-After when none frees up, and reports the call's outcome (the
 /// back end's own 429/503, its latency) back to the window.
 /// </summary>
-public sealed class ProxyBackpressureMiddleware(
+internal sealed class ProxyBackpressureMiddleware(
     RequestDelegate next, ProxyCongestionWindow window, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, TimeProvider time)
 {
     private readonly ReverseProxyOptions _all = options.Value;

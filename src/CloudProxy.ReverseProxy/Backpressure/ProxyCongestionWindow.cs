@@ -1,7 +1,7 @@
 namespace CloudProxy.ReverseProxy.Backpressure;
 
 /// <summary>What a finished back-end call says about congestion.</summary>
-public enum CallOutcome
+internal enum CallOutcome
 {
     Success = 0,
     BackendStatus = 1,
@@ -21,7 +21,7 @@ public enum CallOutcome
 /// While the queries cannot be evaluated the window walks to a fail-safe value (<see cref="MoveTowardFailSafe"/>)
 /// instead of freezing where the last good answer left it.
 /// </summary>
-public sealed class ProxyCongestionWindow
+internal sealed class ProxyCongestionWindow
 {
     private readonly object _gate = new();
     private readonly LinkedList<TaskCompletionSource<bool>>[] _waiters = [new(), new(), new()];

@@ -8,14 +8,14 @@ namespace CloudProxy.ReverseProxy.Backpressure;
 /// classes: with the window full, <see cref="Sheddable"/> requests are refused at once, and a slot that
 /// frees goes to a waiting <see cref="Critical"/> request before a <see cref="Default"/> one.
 /// </summary>
-public enum ProxyCriticality
+internal enum ProxyCriticality
 {
     Sheddable = 0,
     Default = 1,
     Critical = 2,
 }
 
-public static class ProxyCriticalityOf
+internal static class ProxyCriticalityOf
 {
     public static readonly string[] Names = ["sheddable", "default", "critical"];
 

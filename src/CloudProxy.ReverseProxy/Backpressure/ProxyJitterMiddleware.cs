@@ -8,10 +8,11 @@ namespace CloudProxy.ReverseProxy.Backpressure;
 /// Spreads bursts: a uniform random delay up to the configured bound before the back-end call, cancelled with
 /// the request, skipped for requests marked critical. Randomness comes from DI so tests can fix it.
 /// </summary>
-public sealed class ProxyJitterMiddleware(RequestDelegate next, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, Random random, TimeProvider time)
+internal sealed class ProxyJitterMiddleware(RequestDelegate next, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, Random random, TimeProvider time)
 {
     private readonly ProxyJitterOptions _options = options.Value.Jitter;
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5394:Do not use insecure randomness", Justification = "jitter spreads load; nothing depends on it being unpredictable")]
     public async Task InvokeAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);

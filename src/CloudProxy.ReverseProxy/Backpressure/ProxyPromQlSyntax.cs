@@ -5,7 +5,7 @@ namespace CloudProxy.ReverseProxy.Backpressure;
 /// expression, nothing after a dangling operator. It catches the usual typos; the full check is Prometheus's
 /// own parser, asked at start-up when the server answers (see <see cref="ProxyQueryMonitor"/>).
 /// </summary>
-public static class ProxyPromQlSyntax
+internal static class ProxyPromQlSyntax
 {
     public static string? Problem(string query)
     {

@@ -17,7 +17,7 @@ namespace CloudProxy.ReverseProxy.Backpressure;
 /// series) is counted by reason and moves the window toward the fail-safe value, step by step. At start-up each
 /// query is checked by the server's own parser when it answers; a malformed one stops start-up.
 /// </summary>
-public sealed partial class ProxyQueryMonitor(
+internal sealed partial class ProxyQueryMonitor(
     IHttpClientFactory clients, ProxyCongestionWindow window, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options,
     TimeProvider time, ILogger<ProxyQueryMonitor> logger) : BackgroundService
 {

@@ -6,7 +6,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// Stampede protection: the first request to miss a key fetches it; others for the same key wait for that
 /// fetch (bounded) and then look the store up again. Per process: replicas sharing Redis each fetch once.
 /// </summary>
-public sealed class ProxyCacheCoalescer
+internal sealed class ProxyCacheCoalescer
 {
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _inFlight = new(StringComparer.Ordinal);
 

@@ -8,7 +8,7 @@ using Yarp.ReverseProxy.Forwarder;
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>How a trip to the back end ended for the cache.</summary>
-public enum FillResult
+internal enum FillResult
 {
     /// <summary>The back end's answer went to the client (and was stored when allowed).</summary>
     Passed = 0,
@@ -28,7 +28,7 @@ public enum FillResult
 /// and is stored when the HTTP rules allow (replacing the stale entry, or deleting it when the new answer may
 /// not be stored).
 /// </summary>
-public sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, TimeProvider time, Purge.ProxyPurgeIndex purges)
+internal sealed class ProxyCacheFill(ProxyCacheStore store, ProxyMetrics metrics, TimeProvider time, Purge.ProxyPurgeIndex purges)
 {
     public async Task<(FillResult Result, ProxyCachedResponse? Entry)> RunAsync(
         HttpContext context, RequestDelegate next, ProxyRouteSettings route, string key, ProxyCachedResponse? stale)

@@ -1,7 +1,7 @@
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>What the request allows (RFC 9111 §5.2.1): whether the cache takes part at all, and the client's own limits.</summary>
-public readonly record struct ProxyCacheRequest
+internal readonly record struct ProxyCacheRequest
 {
     /// <summary>A stored response may answer this request (possibly after validation).</summary>
     public bool Lookup { get; init; }
@@ -39,7 +39,7 @@ public enum ProxyCacheUse
     Validate = 3,
 }
 
-public static class ProxyCacheFreshness
+internal static class ProxyCacheFreshness
 {
     public static ProxyCacheUse Use(ProxyCachedResponse entry, ProxyCacheRequest request, long nowUnixMs)
     {

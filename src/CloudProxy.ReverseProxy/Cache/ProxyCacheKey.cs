@@ -11,7 +11,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// response is a GET response without the body). Long keys are hashed so an absurd URL cannot make an absurd
 /// store key.
 /// </summary>
-public static class ProxyCacheKey
+internal static class ProxyCacheKey
 {
     private const int MaxPlainLength = 512;
     private const string Prefix = "cloudproxy:rp:";

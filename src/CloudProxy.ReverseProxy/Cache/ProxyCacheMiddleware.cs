@@ -14,7 +14,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// A client's matching If-None-Match/If-Modified-Since gets a 304 from the entry. One back-end trip per key at a
 /// time; a store outage means pass-through.
 /// </summary>
-public sealed class ProxyCacheMiddleware(
+internal sealed class ProxyCacheMiddleware(
     RequestDelegate next, ProxyCacheStore store, ProxyCacheCoalescer coalescer, ProxyCacheFill fill, ProxyCacheRefresher refresher,
     Purge.ProxyPurgeIndex purges, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, TimeProvider time)
 {

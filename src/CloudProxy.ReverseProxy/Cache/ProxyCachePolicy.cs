@@ -10,7 +10,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// How long a stored response is fresh, how long it may then be served stale (RFC 5861), how long it is kept
 /// for revalidation, and whether it must be validated before any reuse once stale.
 /// </summary>
-public readonly record struct ProxyCacheLifetime(TimeSpan Fresh, TimeSpan WhileRevalidate, TimeSpan IfError, TimeSpan Keep, bool MustRevalidate)
+internal readonly record struct ProxyCacheLifetime(TimeSpan Fresh, TimeSpan WhileRevalidate, TimeSpan IfError, TimeSpan Keep, bool MustRevalidate)
 {
     /// <summary>How long the store keeps the entry: its freshness plus the longest use it has after.</summary>
     public TimeSpan Retention => Fresh + TimeSpan.FromTicks(Math.Max(WhileRevalidate.Ticks, Math.Max(IfError.Ticks, Keep.Ticks)));
@@ -21,7 +21,7 @@ public readonly record struct ProxyCacheLifetime(TimeSpan Fresh, TimeSpan WhileR
 /// response headers. ASP.NET Core's output cache does not honour the response's Cache-Control, Expires or Vary
 /// (its policies decide instead), which an HTTP-correct proxy cache must: hence this small component.
 /// </summary>
-public static class ProxyCachePolicy
+internal static class ProxyCachePolicy
 {
     /// <summary>Statuses a cache may store without explicit permission (RFC 9110 §15.1), 206 excluded (no range support).</summary>
     private static readonly HashSet<int> CacheableStatuses = [200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501];

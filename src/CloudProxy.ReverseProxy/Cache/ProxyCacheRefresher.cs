@@ -16,7 +16,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// health, YARP's forwarder and transforms) on a copy of the triggering request, never on the client's
 /// <see cref="HttpContext"/> (it is recycled once the client's response ends).
 /// </summary>
-public sealed partial class ProxyCacheRefresher(
+internal sealed partial class ProxyCacheRefresher(
     ProxyCacheFill fill, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, IServiceProvider services, ILogger<ProxyCacheRefresher> logger)
     : IAsyncDisposable
 {

@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>Writes an answer from the cache: the stored response, a 304 to a client's matching conditional, or the 504 of only-if-cached.</summary>
-public static class ProxyCacheResponder
+internal static class ProxyCacheResponder
 {
     public const string CacheHeader = "X-Cache";
 

@@ -11,7 +11,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// After a failure the store is left alone for a short back-off, so an outage does not add the timeout to
 /// every request.
 /// </summary>
-public sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions options, ProxyMetrics metrics, TimeProvider time, ILogger<ProxyCacheStore> logger)
+internal sealed partial class ProxyCacheStore(IStateStore store, ProxyCacheOptions options, ProxyMetrics metrics, TimeProvider time, ILogger<ProxyCacheStore> logger)
 {
     // The memory store hands back the same byte[] for every hit on an entry: decode it once, not per hit.
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], ProxyCachedResponse> _decoded = [];

@@ -7,7 +7,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// by spaces) and <c>Cache-Tag</c> (Cloudflare: separated by commas). Bounded in number and length: a response
 /// with more is not stored (a purge by one of the tags left out would otherwise miss it).
 /// </summary>
-public static class ProxyCacheTags
+internal static class ProxyCacheTags
 {
     public const string SurrogateKey = "Surrogate-Key";
     public const string CacheTag = "Cache-Tag";

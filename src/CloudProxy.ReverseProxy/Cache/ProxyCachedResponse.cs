@@ -10,7 +10,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// request values it answers, and for purges its URL and tags. Serialized as a small versioned binary record
 /// so every store (memory, Redis, Dapr) holds plain bytes.
 /// </summary>
-public sealed class ProxyCachedResponse
+internal sealed class ProxyCachedResponse
 {
     private const byte FormatVersion = 2;
 

@@ -8,7 +8,7 @@ namespace CloudProxy.ReverseProxy.Cache;
 /// so the cache can answer 304 itself. If-None-Match, when present, decides alone (weak comparison); else
 /// If-Modified-Since is compared with the entry's Last-Modified, or its Date, or when it was stored.
 /// </summary>
-public static class ProxyConditional
+internal static class ProxyConditional
 {
     /// <summary>Conditional request headers: replaced by the entry's own validators when the proxy revalidates.</summary>
     public static readonly string[] RequestHeaders = [HeaderNames.IfNoneMatch, HeaderNames.IfModifiedSince];

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Caching.Memory;
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>The embedded cache store: process memory, bounded in bytes, entries expiring by themselves.</summary>
-public sealed class ProxyMemoryStore(long maxBytes, TimeProvider time) : IStateStore, IDisposable
+internal sealed class ProxyMemoryStore(long maxBytes, TimeProvider time) : IStateStore, IDisposable
 {
     private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = maxBytes, Clock = new TimeProviderClock(time) });
 

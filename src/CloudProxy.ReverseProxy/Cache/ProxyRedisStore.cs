@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>The cache store on Redis directly (<c>--redis-address</c>), shared by every replica.</summary>
-public sealed class ProxyRedisStore(IConnectionMultiplexer redis) : IStateStore
+internal sealed class ProxyRedisStore(IConnectionMultiplexer redis) : IStateStore
 {
     public async Task<byte[]?> GetAsync(string key, CancellationToken cancellationToken)
     {

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace CloudProxy.ReverseProxy.Cache;
 
 /// <summary>What to do with a response body, decided once its head is final (at the first write or flush).</summary>
-public enum TeeDecision
+internal enum TeeDecision
 {
     /// <summary>To the client, and copied aside to be stored.</summary>
     PassAndCopy = 0,
@@ -22,7 +22,7 @@ public enum TeeDecision
 /// for good; or, when the proxy will answer from its cache instead, nothing reaches the client at all (the
 /// response has not started, so it can still be replaced).
 /// </summary>
-public sealed class ProxyTeeStream(Stream inner, long limit, Func<TeeDecision> decide) : Stream
+internal sealed class ProxyTeeStream(Stream inner, long limit, Func<TeeDecision> decide) : Stream
 {
     private ArrayBufferWriter<byte>? _copy = new();
     private TeeDecision? _decision;
@@ -54,7 +54,10 @@ public sealed class ProxyTeeStream(Stream inner, long limit, Func<TeeDecision> d
         return _decision.Value;
     }
 
+    // Kestrel and YARP write asynchronously; a synchronous caller (AllowSynchronousIO) still gets a whole copy.
+#pragma warning disable RS0030
     public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+#pragma warning restore RS0030
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

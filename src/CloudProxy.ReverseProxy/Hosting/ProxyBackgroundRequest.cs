@@ -7,7 +7,7 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// clients (the rate limiter) leave it alone while the back-end steps (window, load balancing) still apply.
 /// A feature rather than an Items entry: asking costs a client request no allocation.
 /// </summary>
-public sealed class ProxyBackgroundRequest
+internal sealed class ProxyBackgroundRequest
 {
     private static readonly ProxyBackgroundRequest Instance = new();
 

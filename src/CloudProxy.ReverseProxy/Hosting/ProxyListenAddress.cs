@@ -4,7 +4,7 @@ using System.Net;
 namespace CloudProxy.ReverseProxy.Hosting;
 
 /// <summary>The proxy's listen address as go-rev-proxy's <c>-listen-address</c> takes it: <c>host:port</c>, <c>:port</c> (all interfaces) or <c>http://host:port</c>.</summary>
-public static class ProxyListenAddress
+internal static class ProxyListenAddress
 {
     /// <summary>Returns a problem, or null with the endpoint.</summary>
     public static string? TryParse(string? text, out IPEndPoint endpoint)

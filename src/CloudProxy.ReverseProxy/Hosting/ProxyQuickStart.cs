@@ -4,7 +4,7 @@ using Yarp.ReverseProxy.Forwarder;
 namespace CloudProxy.ReverseProxy.Hosting;
 
 /// <summary>go-rev-proxy's one-flag start: <c>-proxy-url http://backend</c> becomes one catch-all route and one cluster.</summary>
-public static class ProxyQuickStart
+internal static class ProxyQuickStart
 {
     public const string RouteId = "proxy-url";
 

@@ -8,7 +8,7 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// (<c>AbortOnConnectFail=false</c>) with short timeouts: a Redis that is down at start or later makes the
 /// cache and the limiter pass requests through; it never stops the proxy.
 /// </summary>
-public sealed class ProxyRedis : IDisposable
+internal sealed class ProxyRedis : IDisposable
 {
     private readonly Lazy<IConnectionMultiplexer?> _connection;
 

@@ -12,7 +12,7 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// First step of the proxy pipeline: removes the request headers of <see cref="ReverseProxyOptions.StripRequestHeaders"/>
 /// (counted per header), so neither the cache nor the back end sees them.
 /// </summary>
-public sealed class ProxyHeaderStripMiddleware(RequestDelegate next, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options)
+internal sealed class ProxyHeaderStripMiddleware(RequestDelegate next, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options)
 {
     private readonly string[] _names = (options.Value.StripRequestHeaders ?? string.Empty)
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -39,7 +39,7 @@ public sealed class ProxyHeaderStripMiddleware(RequestDelegate next, ProxyMetric
 /// decodes to exactly the path the route matched (no dot segments were resolved) and no route transform
 /// changed the path, the raw path is what goes to the back end; otherwise YARP's own encoding applies.
 /// </summary>
-public static class ProxyRawPath
+internal static class ProxyRawPath
 {
     /// <summary>Adds the transform to every route that has no transforms of its own.</summary>
     public static void Add(TransformBuilderContext context)

@@ -6,7 +6,7 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// Checks our per-route Metadata keys on every (re)load. A bad value fails start-up with the route named; on a
 /// reload YARP logs the error and keeps serving the previous configuration.
 /// </summary>
-public sealed class ProxyRouteMetadataFilter : IProxyConfigFilter
+internal sealed class ProxyRouteMetadataFilter : IProxyConfigFilter
 {
     public ValueTask<ClusterConfig> ConfigureClusterAsync(ClusterConfig cluster, CancellationToken cancel) => ValueTask.FromResult(cluster);
 

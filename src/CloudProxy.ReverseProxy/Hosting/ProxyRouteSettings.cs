@@ -11,7 +11,7 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// YARP <c>Metadata</c> keys below. Computed once per route configuration object (YARP replaces the object on
 /// reload), so the hot path never parses strings.
 /// </summary>
-public sealed class ProxyRouteSettings
+internal sealed class ProxyRouteSettings
 {
     public const string CacheEnabledKey = "CloudProxy.Cache.Enabled";
     public const string CacheTtlKey = "CloudProxy.Cache.TtlSeconds";

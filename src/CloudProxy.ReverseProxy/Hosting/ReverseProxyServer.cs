@@ -22,7 +22,7 @@ namespace CloudProxy.ReverseProxy.Hosting;
 /// client sends, not the port it connected to). The two pipelines share the host's singletons (metrics
 /// registry, stores, window), so <c>/metrics</c> on the main listener shows the proxy's numbers.
 /// </summary>
-public sealed partial class ReverseProxyServer(
+internal sealed partial class ReverseProxyServer(
     IServiceProvider services, IConfiguration configuration, IOptions<ReverseProxyOptions> options, ServiceRoles roles,
     IHostEnvironment environment, ILoggerFactory loggerFactory) : SideListener
 {

@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.ReverseProxy.Observability;
 
 /// <summary>The reverse proxy's instruments, created once in the host's registry.</summary>
-public sealed class ProxyMetrics
+internal sealed class ProxyMetrics
 {
     private static readonly double[] LatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace CloudProxy.ReverseProxy.Observability;
 
 /// <summary>Counts every request the proxy answers and times it, by route id, method and status class.</summary>
-public sealed class ProxyRequestMetricsMiddleware(RequestDelegate next, ProxyMetrics metrics)
+internal sealed class ProxyRequestMetricsMiddleware(RequestDelegate next, ProxyMetrics metrics)
 {
     // Labelled children looked up once per (route, method, status class), not per request.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string, string), (Prometheus.Counter.Child, Prometheus.Histogram.Child)> _children = new();

@@ -14,7 +14,7 @@ namespace CloudProxy.ReverseProxy.Purge;
 /// <c>PURGE</c> method on any URL (Varnish's and Squid's) for that URL. Effective here at once, on replicas
 /// sharing the store within <c>Purge:SyncIntervalMs</c>. Without a token neither exists (requests pass on).
 /// </summary>
-public sealed class ProxyPurgeEndpoint(RequestDelegate next, ProxyPurgeLog log, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options)
+internal sealed class ProxyPurgeEndpoint(RequestDelegate next, ProxyPurgeLog log, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options)
 {
     public const int MaxBodyBytes = 64 * 1024;
     public const int MaxItems = 1000;
@@ -108,7 +108,7 @@ public sealed class ProxyPurgeEndpoint(RequestDelegate next, ProxyPurgeLog log, 
                 return (null, StatusCodes.Status413PayloadTooLarge, $"a purge body is at most {MaxBodyBytes} bytes");
             }
 
-            buffer.Write(chunk, 0, read);
+            await buffer.WriteAsync(chunk.AsMemory(0, read), cancellationToken);
         }
 
         JsonDocument document;

@@ -9,7 +9,7 @@ namespace CloudProxy.ReverseProxy.Purge;
 /// deleted, so the same works on every store. Purges older than the longest an entry can live are forgotten.
 /// A lookup with no purges on record costs one read of a counter.
 /// </summary>
-public sealed class ProxyPurgeIndex(TimeProvider time, TimeSpan remember)
+internal sealed class ProxyPurgeIndex(TimeProvider time, TimeSpan remember)
 {
     private const int MaxMarks = 100_000;
 

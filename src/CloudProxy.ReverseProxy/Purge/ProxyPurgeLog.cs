@@ -17,7 +17,7 @@ namespace CloudProxy.ReverseProxy.Purge;
 /// one purge of everything up to them (purging more is safe; less is not). With the memory store (one
 /// process, nothing shared) no log is kept.
 /// </summary>
-public sealed partial class ProxyPurgeLog(
+internal sealed partial class ProxyPurgeLog(
     ProxyPurgeIndex index, ProxyCacheStore cacheStore, ProxyMetrics metrics, IOptions<ReverseProxyOptions> options, TimeProvider time,
     ILogger<ProxyPurgeLog> logger) : BackgroundService
 {

@@ -2,7 +2,7 @@ using System.Text;
 
 namespace CloudProxy.ReverseProxy.Purge;
 
-public enum ProxyPurgeKind
+internal enum ProxyPurgeKind
 {
     /// <summary>Every entry (what a replica assumes when purge records were dropped before it read them).</summary>
     All = 0,
@@ -18,7 +18,7 @@ public enum ProxyPurgeKind
 }
 
 /// <summary>One purge: entries it matches that were stored at or before <see cref="AtUnixMs"/> are no longer served.</summary>
-public readonly record struct ProxyPurgeRecord(string Id, ProxyPurgeKind Kind, string Value, long AtUnixMs)
+internal readonly record struct ProxyPurgeRecord(string Id, ProxyPurgeKind Kind, string Value, long AtUnixMs)
 {
     private const byte FormatVersion = 1;
 

@@ -7,7 +7,7 @@ namespace CloudProxy.ReverseProxy.Purge;
 /// What a purge names, in the form entries carry (<see cref="ProxyCachedResponse.Url"/>): the path decoded as
 /// Kestrel decodes it (every escape but <c>%2F</c>), the query normalized as the cache key normalizes it.
 /// </summary>
-public static class ProxyPurgeTarget
+internal static class ProxyPurgeTarget
 {
     public const int MaxLength = 4096;
     public const int MaxDepth = 64;

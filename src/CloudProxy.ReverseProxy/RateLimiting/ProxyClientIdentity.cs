@@ -10,7 +10,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// when the peer is a trusted proxy, right to left, skipping trusted hops: the first untrusted address is the
 /// client (anything left of it could have been written by the client itself).
 /// </summary>
-public sealed class ProxyClientIdentity
+internal sealed class ProxyClientIdentity
 {
     private readonly IReadOnlyList<IPNetwork> _trusted;
     private readonly ProxyRateLimitOptions _options;

@@ -9,7 +9,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// and answered by this replica's own limiter, and Redis is left alone for the outage back-off. During an
 /// outage each replica enforces the limit alone (looser across replicas, never unlimited, never a 5xx).
 /// </summary>
-public sealed partial class ProxyFallbackRateLimitStore(
+internal sealed partial class ProxyFallbackRateLimitStore(
     IProxyRateLimitStore shared, IProxyRateLimitStore local, ProxyCacheOptions timing, ProxyMetrics metrics, TimeProvider time,
     ILogger<ProxyFallbackRateLimitStore> logger) : IProxyRateLimitStore
 {

@@ -7,7 +7,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// partition key carries the limit, so a route whose limit changes on reload gets fresh partitions. Idle
 /// partitions (full again) are swept now and then, so the table does not grow with every client ever seen.
 /// </summary>
-public sealed class ProxyMemoryRateLimitStore(TimeProvider time) : IProxyRateLimitStore
+internal sealed class ProxyMemoryRateLimitStore(TimeProvider time) : IProxyRateLimitStore
 {
     private const long SweepEveryMs = 30_000;
 

@@ -11,7 +11,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// <c>r</c> (remaining) and <c>t</c> (seconds until more quota) for the current state. The token bucket's size
 /// goes in a vendor parameter, <c>cloudproxy-burst</c>, as the draft asks for implementation-specific ones.
 /// </summary>
-public static class ProxyRateLimitHeaders
+internal static class ProxyRateLimitHeaders
 {
     public const string Policy = "RateLimit-Policy";
     public const string State = "RateLimit";

@@ -5,7 +5,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// scripts (<see cref="ProxyRedisRateLimitStore"/>, the same steps in Lua) decide alike and can both say what
 /// is left and when more comes back (the RateLimit header), which .NET's limiters do not expose.
 /// </summary>
-public static class ProxyRateLimitMath
+internal static class ProxyRateLimitMath
 {
     public const long WindowMs = 60_000;
 

@@ -17,7 +17,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// changed nothing). A failing shared store lets the request through (counted): an outage of Redis must not
 /// take the site down.
 /// </summary>
-public sealed partial class ProxyRateLimitMiddleware(
+internal sealed partial class ProxyRateLimitMiddleware(
     RequestDelegate next, IProxyRateLimitStore store, ProxyClientIdentity identity, ProxyMetrics metrics,
     IOptions<ReverseProxyOptions> options, ILogger<ProxyRateLimitMiddleware> logger)
 {

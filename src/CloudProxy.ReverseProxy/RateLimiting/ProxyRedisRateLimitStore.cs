@@ -8,7 +8,7 @@ namespace CloudProxy.ReverseProxy.RateLimiting;
 /// <see cref="ProxyRateLimitMath"/> step for step, so a replica that falls back to its own limiter during an
 /// outage decides the same way, and both report what is left and when more comes back.
 /// </summary>
-public sealed class ProxyRedisRateLimitStore(IConnectionMultiplexer redis) : IProxyRateLimitStore
+internal sealed class ProxyRedisRateLimitStore(IConnectionMultiplexer redis) : IProxyRateLimitStore
 {
     // Token bucket (ProxyRateLimitMath.TakeToken). Returns {allowed, remaining, reset_ms}.
     private const string TokenBucketScript = """

@@ -8,7 +8,7 @@ namespace CloudProxy.ReverseProxy.Tracing;
 /// receives both <c>traceparent</c> and <c>X-B3-*</c>. .NET ships W3C only; OpenTelemetry's B3 propagator is
 /// of another API (TextMapPropagator), which ASP.NET Core hosting and YARP do not use.
 /// </summary>
-public sealed class ProxyB3Propagator : DistributedContextPropagator
+internal sealed class ProxyB3Propagator : DistributedContextPropagator
 {
     private const string TraceIdHeader = "X-B3-TraceId";
     private const string SpanIdHeader = "X-B3-SpanId";

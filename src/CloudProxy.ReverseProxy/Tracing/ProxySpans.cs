@@ -8,7 +8,7 @@ namespace CloudProxy.ReverseProxy.Tracing;
 /// Without an exporter the host listens for propagation only, and a child span per step would be pure cost:
 /// nothing downstream reads it (the back-end call carries the request's context either way).
 /// </summary>
-public static class ProxySpans
+internal static class ProxySpans
 {
     public static Activity? Start(string name) =>
         Activity.Current is { Recorded: true } ? CloudProxyTelemetry.Source.StartActivity(name) : null;

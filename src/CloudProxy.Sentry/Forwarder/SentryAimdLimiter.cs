@@ -6,7 +6,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// recent average above <c>riseFactor</c> × the long-run average) cuts it by a quarter. Decreases happen at
 /// most once per recent round-trip, so one burst of failures counts once. Always within [min, max].
 /// </summary>
-public sealed class SentryAimdLimiter
+internal sealed class SentryAimdLimiter
 {
     private const double LongAlpha = 0.02;
     private const double ShortAlpha = 0.25;

@@ -20,7 +20,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// duplicates it will cause are counted. When no upstream answered at all, the envelope is Unavailable
 /// (Core keeps a wholly unavailable batch where it is); when a rate limit holds it back, Retry.
 /// </summary>
-public sealed partial class SentryForwarder : IEnvelopeHandler
+internal sealed partial class SentryForwarder : IEnvelopeHandler
 {
     private readonly IReadOnlyList<SentryUpstreamClient> _upstreams;
     private readonly IDeferrals _deferrals;

@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.Sentry.Forwarder;
 
 /// <summary>What an upstream did with one request; the <c>outcome</c> label.</summary>
-public enum SentryUpstreamOutcome
+internal enum SentryUpstreamOutcome
 {
     Delivered = 0,
     Rejected = 1,
@@ -16,7 +16,7 @@ public enum SentryUpstreamOutcome
 }
 
 /// <summary>The forwarder's instruments (ours and ogre's), per upstream.</summary>
-public sealed class SentryForwarderMetrics
+internal sealed class SentryForwarderMetrics
 {
     private static readonly string[] OutcomeNames = ["delivered", "rejected", "rate_limited", "server_error", "transport_error", "deferred"];
 

@@ -13,7 +13,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// or <c>Authorization</c>, and the envelope header's <c>dsn</c> and <c>trace.public_key</c>. With <c>compress</c> the body goes gzip-compressed
 /// (<c>Content-Encoding: gzip</c>), which Sentry (Relay's request decompression layer) decodes on every endpoint.
 /// </summary>
-public static class SentryRequestBuilder
+internal static class SentryRequestBuilder
 {
     public static HttpRequestMessage Build(SentryUpstream upstream, Envelope envelope, bool compress = false, Action<long, long>? sent = null)
     {

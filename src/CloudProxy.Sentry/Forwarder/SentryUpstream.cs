@@ -3,7 +3,7 @@ using System.Globalization;
 namespace CloudProxy.Sentry.Forwarder;
 
 /// <summary>One upstream Sentry as the forwarder uses it: where, how keys and projects map, and its client name.</summary>
-public sealed class SentryUpstream
+internal sealed class SentryUpstream
 {
     public SentryUpstream(string name, Uri baseUri, IReadOnlyDictionary<string, string> keys, IReadOnlyDictionary<string, string> projects)
     {

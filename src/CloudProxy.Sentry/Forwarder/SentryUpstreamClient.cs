@@ -15,7 +15,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// upstream (accepted, or refused for good and counted), held back by a rate limit, or failed (the upstream
 /// did not answer, or answered 5xx): both of the latter are tried again later.
 /// </summary>
-public sealed partial class SentryUpstreamClient
+internal sealed partial class SentryUpstreamClient
 {
     private readonly HttpClient _client;
     private readonly SentryRateLimitTable _limits;
@@ -249,7 +249,7 @@ public sealed partial class SentryUpstreamClient
 }
 
 /// <summary>What became of one envelope at one upstream.</summary>
-public enum SentrySendResult
+internal enum SentrySendResult
 {
     /// <summary>Accepted, or refused for good (4xx, counted): nothing more to do at this upstream.</summary>
     Done = 0,

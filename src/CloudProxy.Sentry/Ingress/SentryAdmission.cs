@@ -8,7 +8,7 @@ namespace CloudProxy.Sentry.Ingress;
 /// alike: a well-formed key, the <c>AllowedKeys</c> / <c>AllowedProjects</c> lists and the per-key and
 /// per-project quotas (one set of buckets for both paths, so a client cannot double its quota by switching).
 /// </summary>
-public sealed class SentryAdmission
+internal sealed class SentryAdmission
 {
     private readonly HashSet<string> _allowedKeys;
     private readonly HashSet<string> _allowedProjects;

@@ -1,7 +1,7 @@
 namespace CloudProxy.Sentry.Ingress;
 
 /// <summary>The ingress routes; the <c>endpoint</c> label of the request counter.</summary>
-public enum SentryIngressEndpoint
+internal enum SentryIngressEndpoint
 {
     Envelope = 0,
     Store = 1,
@@ -13,7 +13,7 @@ public enum SentryIngressEndpoint
 }
 
 /// <summary>Why a request was refused; the <c>reason</c> label of the refusal counter.</summary>
-public enum SentryRefusal
+internal enum SentryRefusal
 {
     AuthMissing = 0,
     AuthMultiple = 1,

@@ -17,7 +17,7 @@ namespace CloudProxy.Sentry.Ingress;
 /// read the event id, check quotas and mirrored upstream rate limits, hand ONE envelope holding the
 /// decompressed payload to the outbox, and answer at once as Sentry would. Never waits on an upstream.
 /// </summary>
-public sealed partial class SentryIngressHandler
+internal sealed partial class SentryIngressHandler
 {
     private readonly IOutbox _outbox;
     private readonly SentryReplies _replies;
@@ -193,7 +193,7 @@ public sealed partial class SentryIngressHandler
         }
 
         eventId = eventId is null
-            ? endpoint is SentryIngressEndpoint.Store or SentryIngressEndpoint.Security or SentryIngressEndpoint.Minidump ? Guid.NewGuid().ToString("N") : null
+            ? endpoint is SentryIngressEndpoint.Store or SentryIngressEndpoint.Security or SentryIngressEndpoint.Minidump ? Guid.CreateVersion7(_time.GetUtcNow()).ToString("N") : null
             : SentryPayloadReader.Normalize(eventId);
         var envelope = BuildEnvelope(context, endpoint, auth, project, eventId, categories, body);
         if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)

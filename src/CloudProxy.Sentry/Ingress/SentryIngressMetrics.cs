@@ -4,7 +4,7 @@ using Prometheus;
 namespace CloudProxy.Sentry.Ingress;
 
 /// <summary>The ingress's counters (ours and ogre's); label children are resolved once, not per request.</summary>
-public sealed class SentryIngressMetrics
+internal sealed class SentryIngressMetrics
 {
     private static readonly string[] EndpointNames = ["envelope", "store", "security", "minidump", "attachment", "passthrough", "preflight"];
 

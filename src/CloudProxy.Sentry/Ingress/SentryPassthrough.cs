@@ -17,7 +17,7 @@ namespace CloudProxy.Sentry.Ingress;
 /// <see cref="SentryAdmission"/> (key, allow-lists, quotas) as the ingestion routes; the key of
 /// <c>/api/{project}/unreal/{key}/</c> is read from the path.
 /// </summary>
-public sealed partial class SentryPassthrough
+internal sealed partial class SentryPassthrough
 {
     public const string ClientName = "sentry-passthrough";
 

@@ -6,7 +6,7 @@ namespace CloudProxy.Sentry.Ingress;
 /// Optional per-key / per-project ingress quotas: a token bucket per name refilled at the configured rate
 /// with one second of burst. The table is bounded: past <see cref="MaxTracked"/> names it starts afresh.
 /// </summary>
-public sealed class SentryQuota(double perSecond, TimeProvider time)
+internal sealed class SentryQuota(double perSecond, TimeProvider time)
 {
     private const int MaxTracked = 10_000;
 

@@ -12,7 +12,7 @@ namespace CloudProxy.Sentry.Ingress;
 /// Errors are Relay's: JSON <c>{"detail":"…"}</c>, and the reason in <c>X-Sentry-Error</c> for browser SDKs.
 /// CORS is Relay's: any origin, exposing the headers an SDK needs to back off.
 /// </summary>
-public sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider time)
+internal sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider time)
 {
     /// <summary>Seconds a client should wait after a 503 (outbox and spool full).</summary>
     public const string RetryAfterSeconds = "5";

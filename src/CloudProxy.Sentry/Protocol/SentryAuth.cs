@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>Where a request's public key came from; the envelope carries it so the forwarder answers in kind.</summary>
-public enum SentryAuthSource
+internal enum SentryAuthSource
 {
     None = 0,
     XSentryAuth = 1,
@@ -16,7 +16,7 @@ public enum SentryAuthSource
 }
 
 /// <summary>The public key of a request and where it was found.</summary>
-public readonly record struct SentryAuth(SentryAuthSource Source, string PublicKey, string? Client);
+internal readonly record struct SentryAuth(SentryAuthSource Source, string PublicKey, string? Client);
 
 /// <summary>
 /// Reads Sentry's auth sources as Relay does: <c>X-Sentry-Auth</c>, <c>Authorization: Sentry …</c> (both
@@ -25,7 +25,7 @@ public readonly record struct SentryAuth(SentryAuthSource Source, string PublicK
 /// "multiple authorization payloads"). The envelope header's <c>dsn</c> is the fallback when none is given,
 /// read by the caller from the envelope itself.
 /// </summary>
-public static class SentryAuthReader
+internal static class SentryAuthReader
 {
     public static SentryAuthSource SourceOf(string? name) => name switch
     {

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace CloudProxy.Sentry.Protocol;
 
-public enum SentryBodyStatus
+internal enum SentryBodyStatus
 {
     Ok = 0,
 
@@ -31,7 +31,7 @@ public enum SentryBodyStatus
 /// truncated gzip, deflate or br stream as a shorter complete one. An empty, <c>identity</c> or <c>UTF-8</c>
 /// Content-Encoding (some SDKs send the charset there) means the body is as is.
 /// </summary>
-public static class SentryBodyReader
+internal static class SentryBodyReader
 {
     public static async ValueTask<(SentryBodyStatus Status, byte[] Body, string? Error)> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
     {
@@ -58,6 +58,8 @@ public static class SentryBodyReader
                 return await ReadLimitedAsync(request.Body, limit, cancellationToken);
             }
 
+            // Disposed by the await using below (the analyzer does not follow a switch expression).
+#pragma warning disable CA2000
             Stream? decoder = encoding.ToLowerInvariant() switch
             {
                 "gzip" or "x-gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
@@ -66,6 +68,7 @@ public static class SentryBodyReader
                 "deflate" => await DeflateDecoderAsync(request, cancellationToken),
                 _ => null,
             };
+#pragma warning restore CA2000
             if (decoder is null)
             {
                 return (SentryBodyStatus.UnsupportedEncoding, [], $"Content-Encoding '{encoding}' is not supported (gzip, deflate, br, zstd)");

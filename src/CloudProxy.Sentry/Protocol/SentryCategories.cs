@@ -2,7 +2,7 @@ namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>Sentry's data categories (the names in <c>X-Sentry-Rate-Limits</c>), as bits.</summary>
 [Flags]
-public enum SentryCategories
+internal enum SentryCategories
 {
     None = 0,
     Default = 1 << 0,
@@ -29,7 +29,7 @@ public enum SentryCategories
     TraceMetric = 1 << 16,
 }
 
-public static class SentryCategoryNames
+internal static class SentryCategoryNames
 {
     private static readonly (string Name, SentryCategories Category)[] Names =
     [

@@ -1,7 +1,7 @@
 namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>A DSN, <c>https://PUBLIC_KEY[:SECRET]@HOST[:PORT]/[PATH/]PROJECT_ID</c>.</summary>
-public readonly record struct SentryDsn(string PublicKey, string ProjectId)
+internal readonly record struct SentryDsn(string PublicKey, string ProjectId)
 {
     public static bool TryParse(string? text, out SentryDsn dsn)
     {

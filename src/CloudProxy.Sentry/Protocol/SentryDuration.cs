@@ -6,7 +6,7 @@ namespace CloudProxy.Sentry.Protocol;
 /// Durations as ogre's flags give them (Go's <c>time.ParseDuration</c>: <c>100ms</c>, <c>1.5s</c>, <c>3m0s</c>)
 /// or in .NET's <c>hh:mm:ss</c> form, so both old command lines and appsettings.json work.
 /// </summary>
-public static class SentryDuration
+internal static class SentryDuration
 {
     public static bool TryParse(string? text, out TimeSpan value)
     {

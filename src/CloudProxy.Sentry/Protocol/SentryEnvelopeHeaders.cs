@@ -1,7 +1,7 @@
 namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>The envelope kinds the Sentry ingress writes and the header names it stores beside the payload.</summary>
-public static class SentryEnvelopeHeaders
+internal static class SentryEnvelopeHeaders
 {
     public const string EnvelopeKind = "sentry.envelope";
     public const string StoreKind = "sentry.store";

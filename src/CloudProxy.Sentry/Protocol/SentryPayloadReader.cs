@@ -3,14 +3,14 @@ using System.Text.Json;
 namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>What the ingress learns from a payload: its event id, envelope dsn and data categories.</summary>
-public readonly record struct SentryPayloadInfo(string? EventId, string? Dsn, SentryCategories Categories);
+internal readonly record struct SentryPayloadInfo(string? EventId, string? Dsn, SentryCategories Categories);
 
 /// <summary>
 /// Checks an envelope's framing (header line, then per item a header line with <c>type</c> and optional
 /// <c>length</c>, then the payload) without copying, as Relay does before it accepts one; and reads the
 /// event id of a store body. Errors are short reasons for the 400 answer.
 /// </summary>
-public static class SentryPayloadReader
+internal static class SentryPayloadReader
 {
     private const int MaxItems = 1000;
 

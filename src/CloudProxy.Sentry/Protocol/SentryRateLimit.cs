@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace CloudProxy.Sentry.Protocol;
 
-public enum SentryRateLimitScope
+internal enum SentryRateLimitScope
 {
     Organization = 0,
     Project = 1,
@@ -13,7 +13,7 @@ public enum SentryRateLimitScope
 /// One limit an upstream announced. <see cref="ScopeValue"/> is the INGRESS-side key or project id (what the
 /// SDK sent), so the ingress can match it without knowing the upstream's mapping; null for organization scope.
 /// </summary>
-public sealed record SentryRateLimit(
+internal sealed record SentryRateLimit(
     string Upstream,
     SentryCategories Categories,
     string CategoryText,
@@ -55,7 +55,7 @@ public sealed record SentryRateLimit(
 }
 
 /// <summary>Reads <c>X-Sentry-Rate-Limits</c> and <c>Retry-After</c> as Sentry's SDKs and Relay do.</summary>
-public static class SentryRateLimitParser
+internal static class SentryRateLimitParser
 {
     /// <summary>Sentry's SDKs wait this long after a 429 that names no time.</summary>
     public static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(60);

@@ -13,7 +13,7 @@ namespace CloudProxy.Sentry.Protocol;
 /// them every <c>RateLimitPollSeconds</c> and replaces its table. A lost write or read only delays the
 /// mirroring by a poll; the forwarder itself still obeys every limit it learned.
 /// </summary>
-public sealed partial class SentryRateLimitSync(
+internal sealed partial class SentryRateLimitSync(
     IServiceProvider services,
     SentryRateLimitTable table,
     IOptions<SentryOptions> options,

@@ -9,7 +9,7 @@ namespace CloudProxy.Sentry.Protocol;
 /// back (<see cref="SentryRateLimitSync"/>). Reads are lock-free over an immutable snapshot: the ingress
 /// checks it on every request.
 /// </summary>
-public sealed class SentryRateLimitTable(TimeProvider time)
+internal sealed class SentryRateLimitTable(TimeProvider time)
 {
     private readonly Lock _gate = new();
     private SentryRateLimit[] _active = [];

@@ -20,7 +20,7 @@ namespace CloudProxy.StatsD.Forwarder;
 /// came back for them; when one does, the daemon is taken as down: the window is deferred to be sent again,
 /// new envelopes are answered Unavailable without sending, and an empty datagram probes until it answers.
 /// </summary>
-public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
+internal sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
 {
     /// <summary>The envelope kind the StatsD ingress writes: UTF-8 StatsD lines, each ending in <c>\n</c>.</summary>
     public const string LinesKind = "statsd.lines";
@@ -36,6 +36,7 @@ public sealed partial class StatsDForwarder : IEnvelopeHandler, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<StatsDForwarder> _logger;
     private readonly StatsDSocketSender _sender;
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2213:Disposable fields should be disposed", Justification = "the same object as _sender, disposed there")]
     private readonly StatsDUdpSender? _udp;
     private readonly StatsDUdpWindow? _window;
     private readonly SemaphoreSlim _gate = new(1, 1);

@@ -3,7 +3,7 @@ using Prometheus;
 namespace CloudProxy.StatsD.Forwarder;
 
 /// <summary>The forwarder's counters, created once from the host's metric factory.</summary>
-public sealed class StatsDForwarderMetrics
+internal sealed class StatsDForwarderMetrics
 {
     public StatsDForwarderMetrics(IMetricFactory factory, StatsDForwarderProtocol protocol)
     {

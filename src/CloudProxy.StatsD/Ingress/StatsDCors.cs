@@ -10,7 +10,7 @@ namespace CloudProxy.StatsD.Ingress;
 /// it works whatever middleware the host runs. statsd-http-proxy reflects any origin; so do we unless
 /// AllowedOrigins lists some. Every answer carries <c>Vary: Origin</c>, since it depends on the Origin.
 /// </summary>
-public sealed class StatsDCors(ICorsService cors, ICorsPolicyProvider policies)
+internal sealed class StatsDCors(ICorsService cors, ICorsPolicyProvider policies)
 {
     public const string PolicyName = "CloudProxy.StatsD";
 

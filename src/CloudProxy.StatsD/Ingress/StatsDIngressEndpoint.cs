@@ -1,7 +1,7 @@
 namespace CloudProxy.StatsD.Ingress;
 
 /// <summary>The ingress routes; the <c>endpoint</c> label of the request counter.</summary>
-public enum StatsDIngressEndpoint
+internal enum StatsDIngressEndpoint
 {
     Heartbeat = 0,
     Count = 1,
@@ -13,7 +13,7 @@ public enum StatsDIngressEndpoint
 }
 
 /// <summary>Why a request was refused; the <c>reason</c> label of the refusal counter.</summary>
-public enum StatsDRefusal
+internal enum StatsDRefusal
 {
     InvalidKey = 0,
     InvalidValue = 1,

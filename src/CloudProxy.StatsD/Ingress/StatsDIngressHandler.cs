@@ -15,7 +15,7 @@ namespace CloudProxy.StatsD.Ingress;
 /// The <c>statsd-ingress</c> request handlers. Each request is validated whole, turned into StatsD lines
 /// (prefix applied) and handed to the outbox as ONE envelope; nothing is sent for an invalid request.
 /// </summary>
-public sealed partial class StatsDIngressHandler
+internal sealed partial class StatsDIngressHandler
 {
     public const string JwtHeader = "X-JWT-Token";
     public const string JwtQueryParameter = "token";

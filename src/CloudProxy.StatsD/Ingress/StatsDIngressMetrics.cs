@@ -4,7 +4,7 @@ using Prometheus;
 namespace CloudProxy.StatsD.Ingress;
 
 /// <summary>The ingress's counters; label children are resolved once, not per request.</summary>
-public sealed class StatsDIngressMetrics
+internal sealed class StatsDIngressMetrics
 {
     private static readonly string[] EndpointNames = ["heartbeat", "count", "gauge", "timing", "set", "batch", "preflight"];
 

@@ -7,21 +7,21 @@ using Microsoft.IdentityModel.Tokens;
 
 namespace CloudProxy.StatsD.Ingress;
 
-public enum StatsDJwtStatus
+internal enum StatsDJwtStatus
 {
     Valid = 0,
     Missing = 1,
     Invalid = 2,
 }
 
-public readonly record struct StatsDJwtResult(StatsDJwtStatus Status, string? Reason);
+internal readonly record struct StatsDJwtResult(StatsDJwtStatus Status, string? Reason);
 
 /// <summary>
 /// statsd-http-proxy's authentication: an HMAC-signed JWT (HS256, HS384 or HS512 only) whose signature and
 /// lifetime (<c>exp</c>, <c>nbf</c>, no leeway, as jwt-go) are checked; no issuer or audience. Validated
 /// tokens are remembered (keyed by the whole token, so by its signature) until they expire.
 /// </summary>
-public sealed class StatsDJwtValidator
+internal sealed class StatsDJwtValidator
 {
     private const int CacheCapacity = 4096;
 
@@ -42,6 +42,9 @@ public sealed class StatsDJwtValidator
         }
 
         _key = Encoding.UTF8.GetBytes(secret);
+        // As statsd-http-proxy (jwt-go's Parse with a key func): a token needs no issuer, audience or expiry;
+        // one that carries an expiry is checked. Stricter checks would refuse the tokens its users already have.
+#pragma warning disable CA5404
         _parameters = new TokenValidationParameters
         {
             ValidateIssuer = false,
@@ -57,6 +60,7 @@ public sealed class StatsDJwtValidator
             ClockSkew = TimeSpan.Zero,
             LifetimeValidator = ValidateLifetime,
         };
+#pragma warning restore CA5404
     }
 
     /// <summary>False when no secret is set: every request is accepted, as statsd-http-proxy does.</summary>

@@ -8,14 +8,14 @@ using Microsoft.Net.Http.Headers;
 namespace CloudProxy.StatsD.Ingress;
 
 /// <summary>One failed batch entry: its 0-based index and why.</summary>
-public readonly record struct StatsDBatchError(int Index, StatsDProblem Problem, string Reason);
+internal readonly record struct StatsDBatchError(int Index, StatsDProblem Problem, string Reason);
 
 /// <summary>
 /// Every answer the ingress writes goes through here, so status, reason text and counters stay together.
 /// Success is statsd-http-proxy's: 200 with an empty body. Errors are <c>text/plain</c> with the reason on
 /// one line (as Go's <c>http.Error</c> writes them), a failed batch is JSON listing its bad entries.
 /// </summary>
-public sealed class StatsDReplies(StatsDIngressMetrics metrics)
+internal sealed class StatsDReplies(StatsDIngressMetrics metrics)
 {
     /// <summary>Seconds a client should wait after a 503 (outbox and spool full).</summary>
     public const string RetryAfterSeconds = "5";

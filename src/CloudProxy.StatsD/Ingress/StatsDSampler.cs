@@ -5,10 +5,13 @@ namespace CloudProxy.StatsD.Ingress;
 /// below 1 is sent with probability <c>rate</c>, tagged <c>|@rate</c> so StatsD scales it back up.
 /// The random source is injected so tests can be exact.
 /// </summary>
-public sealed class StatsDSampler(Func<double> nextDouble)
+internal sealed class StatsDSampler(Func<double> nextDouble)
 {
+    // The production source (thread-safe); tests pass their own.
+#pragma warning disable RS0030
     public StatsDSampler()
         : this(Random.Shared.NextDouble)
+#pragma warning restore RS0030
     {
     }
 

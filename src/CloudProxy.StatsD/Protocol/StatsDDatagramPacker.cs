@@ -4,7 +4,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// One packet the forwarder sends: a slice of the packer's buffer, how many lines it holds, and the first
 /// batch item (envelope) whose lines it carries, so that a failed send knows which envelopes to retry.
 /// </summary>
-public readonly record struct StatsDDatagram(int Offset, int Length, int LineCount, int FirstItem, bool Oversize);
+internal readonly record struct StatsDDatagram(int Offset, int Length, int LineCount, int FirstItem, bool Oversize);
 
 /// <summary>
 /// Packs newline-terminated StatsD lines into datagrams of at most <c>maxDatagramBytes</c>, never splitting a
@@ -12,7 +12,7 @@ public readonly record struct StatsDDatagram(int Offset, int Length, int LineCou
 /// <c>terminateLines</c> every line keeps its <c>\n</c> (TCP, where the newline is the only delimiter). A
 /// line longer than the limit goes alone in its own datagram, flagged <see cref="StatsDDatagram.Oversize"/>.
 /// </summary>
-public sealed class StatsDDatagramPacker : IDisposable
+internal sealed class StatsDDatagramPacker : IDisposable
 {
     private readonly int _max;
     private readonly bool _terminateLines;

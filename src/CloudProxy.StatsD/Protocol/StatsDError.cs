@@ -14,4 +14,4 @@ public enum StatsDProblem
 }
 
 /// <summary>A refused metric: the problem (for the metric label) and a sentence for the client.</summary>
-public readonly record struct StatsDError(StatsDProblem Problem, string Message);
+internal readonly record struct StatsDError(StatsDProblem Problem, string Message);

@@ -6,7 +6,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// The ingress's rules for names: the metric prefix, whether bad keys are refused or sanitized, and whether
 /// DogStatsD tags are accepted. Immutable; built once from the options.
 /// </summary>
-public sealed class StatsDKeyPolicy
+internal sealed class StatsDKeyPolicy
 {
     private readonly byte[] _prefixUtf8;
 

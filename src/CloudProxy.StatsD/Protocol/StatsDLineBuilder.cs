@@ -4,7 +4,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// Collects StatsD lines, each ending in <c>\n</c>, in a pooled buffer. One builder per request; the result
 /// is copied once into the envelope payload with <see cref="ToArray"/>.
 /// </summary>
-public sealed class StatsDLineBuilder : IDisposable
+internal sealed class StatsDLineBuilder : IDisposable
 {
     private readonly StatsDPooledBuffer _buffer;
 

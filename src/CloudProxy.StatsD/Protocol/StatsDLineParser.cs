@@ -5,7 +5,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// every part and appends it, rebuilt, to the builder. The client did its own sampling, so a rate is passed
 /// on as is; a signed gauge value is a shift, as StatsD reads it.
 /// </summary>
-public static class StatsDLineParser
+internal static class StatsDLineParser
 {
     public static bool TryAppend(StatsDLineBuilder builder, StatsDKeyPolicy policy, ReadOnlySpan<char> line, out StatsDError error)
     {

@@ -1,7 +1,7 @@
 namespace CloudProxy.StatsD.Protocol;
 
 /// <summary>The four metric types statsd-http-proxy (and etsy statsd) know.</summary>
-public enum StatsDMetricType
+internal enum StatsDMetricType
 {
     Count = 0,
     Gauge = 1,
@@ -9,7 +9,7 @@ public enum StatsDMetricType
     Set = 3,
 }
 
-public static class StatsDMetricTypes
+internal static class StatsDMetricTypes
 {
     /// <summary>The type field of a StatsD line: <c>c</c>, <c>g</c>, <c>ms</c>, <c>s</c>.</summary>
     public static ReadOnlySpan<byte> Suffix(StatsDMetricType type) => type switch

@@ -4,7 +4,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// Turns one metric (key, type, value text, rate, tags) into validated StatsD lines. Nothing is written
 /// unless everything is valid.
 /// </summary>
-public static class StatsDMetricWriter
+internal static class StatsDMetricWriter
 {
     /// <summary>
     /// Validates and appends. <paramref name="relative"/> makes a gauge value a shift (<c>+N</c>/<c>-N</c>).

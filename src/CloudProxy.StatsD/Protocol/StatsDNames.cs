@@ -9,7 +9,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// character, whitespace), or holds a lone surrogate or U+FFFD; or it is sanitized the way etsy statsd's
 /// <c>sanitizeKeyName</c> does.
 /// </summary>
-public static class StatsDNames
+internal static class StatsDNames
 {
     /// <summary>Longest key (prefix included) in UTF-8 bytes.</summary>
     public const int MaxKeyBytes = 512;

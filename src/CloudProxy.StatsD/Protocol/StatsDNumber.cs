@@ -3,7 +3,7 @@ using System.Globalization;
 namespace CloudProxy.StatsD.Protocol;
 
 /// <summary>Numbers as StatsD lines carry them: invariant culture, finite, shortest round-trip form.</summary>
-public static class StatsDNumber
+internal static class StatsDNumber
 {
     private const NumberStyles Style = NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent;
 

@@ -4,7 +4,7 @@ using System.Text;
 namespace CloudProxy.StatsD.Protocol;
 
 /// <summary>A growable byte buffer rented from the shared pool: what line building and packing write into.</summary>
-public sealed class StatsDPooledBuffer : IDisposable
+internal sealed class StatsDPooledBuffer : IDisposable
 {
     private byte[] _buffer;
     private int _length;

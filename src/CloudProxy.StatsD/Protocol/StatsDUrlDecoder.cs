@@ -10,7 +10,7 @@ namespace CloudProxy.StatsD.Protocol;
 /// <c>%C0%AF</c>, an overlong '/') in the text as it was, so a key or tag would carry it into a StatsD line.
 /// Here the escapes are decoded to bytes and those bytes must be UTF-8.
 /// </summary>
-public static class StatsDUrlDecoder
+internal static class StatsDUrlDecoder
 {
     private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 

@@ -43,7 +43,7 @@ internal enum BulkPublishApi
 /// outbox keeps everything and backs off.
 /// </para>
 /// </summary>
-public sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
+internal sealed partial class DaprEnvelopePublisher : IEnvelopePublisher
 {
     internal const string ContentType = "application/octet-stream";
 

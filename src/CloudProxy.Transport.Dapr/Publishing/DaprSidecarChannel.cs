@@ -11,7 +11,7 @@ namespace CloudProxy.Transport.Dapr.Publishing;
 /// <c>BulkPublishEvent</c> RPC, and per-call metadata (trace context). Endpoint and API token are resolved
 /// the way the SDK resolves them (<c>DAPR_GRPC_ENDPOINT</c>, <c>DAPR_GRPC_PORT</c>, <c>DAPR_API_TOKEN</c>).
 /// </summary>
-public sealed class DaprSidecarChannel : IDisposable
+internal sealed class DaprSidecarChannel : IDisposable
 {
     private const string ApiTokenHeader = "dapr-api-token";
 

@@ -10,7 +10,7 @@ namespace CloudProxy.Transport.Dapr.State;
 /// <see cref="IStateStore"/> over the Dapr state API. Values are stored as raw bytes (no JSON); a time to
 /// live becomes the <c>ttlInSeconds</c> metadata every TTL-capable Dapr state store honours.
 /// </summary>
-public sealed partial class DaprStateStore : IStateStore
+internal sealed partial class DaprStateStore : IStateStore
 {
     internal const string TtlMetadataKey = "ttlInSeconds";
 

@@ -22,7 +22,7 @@ public sealed class OutboxTopic(string name, SegmentLog log)
 /// is queued for the writer (memory mode). Refused only when the log is at its disk bound or the disk fails.
 /// Memory holds at most the logs' cached heads (<see cref="OutboxOptions.MaxBytes"/>), never a backlog.
 /// </summary>
-public sealed class Outbox : IOutbox
+public sealed class DurableOutbox : IOutbox
 {
     private const string Folder = "outbox";
 
@@ -34,7 +34,7 @@ public sealed class Outbox : IOutbox
     private readonly bool _durable;
     private long _lastRefusalTicks;
 
-    public Outbox(LogStore store, IOptions<OutboxOptions> options, CoreMetrics metrics, CollectorRegistry registry, TimeProvider time)
+    public DurableOutbox(LogStore store, IOptions<OutboxOptions> options, CoreMetrics metrics, CollectorRegistry registry, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
