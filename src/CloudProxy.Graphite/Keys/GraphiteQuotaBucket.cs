@@ -6,7 +6,7 @@ namespace CloudProxy.Graphite.Keys;
 /// debt (negative), so a client whose batches are bigger than the burst still flows at the rate instead of
 /// being refused forever. Time comes from a <see cref="TimeProvider"/>'s monotonic timestamp.
 /// </summary>
-public sealed class GraphiteQuotaBucket
+internal sealed class GraphiteQuotaBucket
 {
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();

@@ -13,7 +13,7 @@ namespace CloudProxy.Graphite.Keys;
 /// Refusals and waits are counted per key name; the label is capped at MaxKeyLabels names (then
 /// <c>_other</c>), as the bad-lines counter is, though only keys an operator gave a quota can appear.
 /// </summary>
-public sealed class GraphiteQuotas
+internal sealed class GraphiteQuotas
 {
     private readonly ConcurrentDictionary<string, GraphiteQuotaBucket> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _labels = new(StringComparer.Ordinal);

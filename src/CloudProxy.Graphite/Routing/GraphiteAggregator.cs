@@ -8,7 +8,7 @@ namespace CloudProxy.Graphite.Routing;
 /// One line of carbon-aggregator's <c>aggregation-rules.conf</c>: <c>output_template (frequency) = method input_pattern</c>,
 /// parsed and compiled as carbon's <c>carbon/aggregator/rules.py</c> does.
 /// </summary>
-public sealed partial class GraphiteAggregationRule
+internal sealed partial class GraphiteAggregationRule
 {
     private static readonly Dictionary<string, Func<List<double>, double>> Methods = new(StringComparer.Ordinal)
     {
@@ -233,7 +233,7 @@ public sealed partial class GraphiteAggregationRule
 /// before the current one are forgotten. Inputs are passed on unless their name is one of their own aggregates
 /// (carbon's FORWARD_ALL, the default) or forwarding is off.
 /// </summary>
-public sealed class GraphiteAggregator
+internal sealed class GraphiteAggregator
 {
     private readonly Dictionary<string, Buffer> _buffers = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();

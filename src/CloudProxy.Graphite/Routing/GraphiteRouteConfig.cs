@@ -5,7 +5,7 @@ using CloudProxy.Graphite.Protocol;
 namespace CloudProxy.Graphite.Routing;
 
 /// <summary>How a destination group spreads the points routed to it.</summary>
-public enum GraphiteClusterKind
+internal enum GraphiteClusterKind
 {
     /// <summary>carbon-c-relay's <c>forward</c>: every member gets every point.</summary>
     Forward = 0,
@@ -18,10 +18,10 @@ public enum GraphiteClusterKind
 }
 
 /// <summary>A named destination group: carbon-c-relay's <c>cluster</c>.</summary>
-public sealed record GraphiteCluster(string Name, GraphiteClusterKind Kind, int Replication, IReadOnlyList<GraphiteDestination> Members, int Line);
+internal sealed record GraphiteCluster(string Name, GraphiteClusterKind Kind, int Replication, IReadOnlyList<GraphiteDestination> Members, int Line);
 
 /// <summary>One <c>match</c> expression (a match with several expressions is several rules, as in the relay) or one <c>rewrite</c>.</summary>
-public sealed record GraphiteRouteRule(
+internal sealed record GraphiteRouteRule(
     int Number, int Line, bool IsRewrite, string Pattern, string? Replacement, IReadOnlyList<string> Targets, bool Blackhole, bool Stop)
 {
     /// <summary>How the rule names itself in errors: <c>line 4: match rule 2 (^sys\.)</c>.</summary>
@@ -41,7 +41,7 @@ public sealed record GraphiteRouteRule(
 /// Everything the relay has beyond this (listen, statistics, aggregate, any_of, failover, validate, route
 /// using, include) is refused with the line that uses it.
 /// </summary>
-public sealed class GraphiteRouteConfig
+internal sealed class GraphiteRouteConfig
 {
     public const int DefaultPort = 2003;
 

@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace CloudProxy.Graphite.Routing;
 
 /// <summary>How an expression is tested, as carbon-c-relay's <c>determine_if_regex</c> decides (router.c).</summary>
-public enum GraphiteMatchType
+internal enum GraphiteMatchType
 {
     MatchAll = 0,
     Regex = 1,
@@ -21,7 +21,7 @@ public enum GraphiteMatchType
 /// by .NET's linear-time (non-backtracking) engine after translating POSIX bracket classes such as
 /// <c>[[:digit:]]</c>. The part that matched and the capture groups feed <see cref="Rewrite"/>.
 /// </summary>
-public sealed class GraphiteRouteMatcher
+internal sealed class GraphiteRouteMatcher
 {
     private static readonly Dictionary<string, string> PosixClasses = new(StringComparer.Ordinal)
     {

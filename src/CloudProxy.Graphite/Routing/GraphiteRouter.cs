@@ -5,7 +5,7 @@ using CloudProxy.Graphite.Protocol;
 namespace CloudProxy.Graphite.Routing;
 
 /// <summary>Where one metric goes: its name after rewrites, the destinations (indexes into <see cref="GraphiteRouter.Destinations"/>).</summary>
-public sealed class GraphiteRouteResult
+internal sealed class GraphiteRouteResult
 {
     public string Name { get; set; } = string.Empty;
 
@@ -35,7 +35,7 @@ public sealed class GraphiteRouteResult
 /// says <c>stop</c> (a match sending to <c>blackhole</c> always stops). A point no match sent anywhere is
 /// dropped. <see cref="Describe"/> prints the walk in <c>carbon-c-relay -t</c>'s format.
 /// </summary>
-public sealed class GraphiteRouter
+internal sealed class GraphiteRouter
 {
     private readonly Rule[] _rules;
     private readonly int _maxGroups;

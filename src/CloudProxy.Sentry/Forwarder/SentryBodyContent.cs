@@ -8,7 +8,7 @@ namespace CloudProxy.Sentry.Forwarder;
 /// written to a connection (the first attempt and each retry of the resilience pipeline) it reports its length,
 /// so the bytes-on-the-wire metric counts what was really sent.
 /// </summary>
-public sealed class SentryBodyContent : HttpContent
+internal sealed class SentryBodyContent : HttpContent
 {
     private readonly ReadOnlyMemory<byte> _body;
     private readonly long _uncompressed;

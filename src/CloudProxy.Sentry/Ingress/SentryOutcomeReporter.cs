@@ -24,7 +24,7 @@ namespace CloudProxy.Sentry.Ingress;
 /// one per item, attachments also in bytes (attachment) and count (attachment_item), logs in log_item and
 /// log_byte.
 /// </summary>
-public sealed class SentryOutcomeReporter : BackgroundService
+internal sealed class SentryOutcomeReporter : BackgroundService
 {
     /// <summary>The reason of refusals under the ingress's own quota (Sentry has no code for a proxy's quota).</summary>
     public const string QuotaReason = "cloudproxy_quota";

@@ -3,10 +3,10 @@ using System.Text.Json;
 namespace CloudProxy.Sentry.Protocol;
 
 /// <summary>One item of an envelope: its bytes (item header line, payload and the newline after it) and how it is rate limited.</summary>
-public readonly record struct SentryEnvelopeItem(int Start, int End, SentryCategories Category, bool CreatesEvent, bool RequiresEvent, int PayloadLength);
+internal readonly record struct SentryEnvelopeItem(int Start, int End, SentryCategories Category, bool CreatesEvent, bool RequiresEvent, int PayloadLength);
 
 /// <summary>An envelope cut in two: the items that may go now and those a rate limit holds back, each behind the same header line.</summary>
-public sealed record SentryEnvelopeParts(byte[]? Kept, SentryCategories KeptCategories, byte[] Held, SentryCategories HeldCategories, int HeldItems);
+internal sealed record SentryEnvelopeParts(byte[]? Kept, SentryCategories KeptCategories, byte[] Held, SentryCategories HeldCategories, int HeldItems);
 
 /// <summary>
 /// Splits an envelope by item, as Relay's <c>Enforcement::retain_item</c> does when a rate limit covers some
@@ -15,7 +15,7 @@ public sealed record SentryEnvelopeParts(byte[]? Kept, SentryCategories KeptCate
 /// held; the others go. Relay drops what it holds and reports an outcome; this proxy keeps it until the limit
 /// ends. Items keep their bytes exactly; only blank lines between items are left out.
 /// </summary>
-public static class SentryEnvelopeSplit
+internal static class SentryEnvelopeSplit
 {
     /// <summary>The header line's end (after its newline) and the items; false when the framing does not read.</summary>
     public static bool TryReadItems(ReadOnlySpan<byte> body, out int headerEnd, out List<SentryEnvelopeItem> items)
