@@ -66,27 +66,48 @@ public sealed class StatsDCardinalityGuard
     public (StatsDRefusal Refusal, string Reason)? Admit(ReadOnlySpan<byte> name, string? token)
     {
         var window = CurrentWindow();
-        var text = Encoding.UTF8.GetString(name);
+        Span<char> buffer = name.Length <= 512 ? stackalloc char[512] : new char[name.Length];
+        var chars = buffer[..Encoding.UTF8.GetChars(name, buffer)];
         Group? prefixGroup = null;
+        scoped ReadOnlySpan<char> prefix = default;
         if (TracksPrefixes)
         {
-            var dot = text.IndexOf('.', StringComparison.Ordinal);
-            var prefix = dot < 0 ? text : text[..dot];
-            if (!window.Prefixes.TryGetValue(prefix, out prefixGroup))
+            var dot = chars.IndexOf('.');
+            prefix = dot < 0 ? chars : chars[..dot];
+            window.PrefixLookup.TryGetValue(prefix, out prefixGroup);
+        }
+
+        Group? tokenGroup = null;
+        if (_maxNamesPerToken > 0 && token is not null)
+        {
+            window.Tokens.TryGetValue(token, out tokenGroup);
+        }
+
+        // The hot path: a name already seen in every group that counts it passes without a lock or an allocation.
+        if ((TracksPrefixes ? prefixGroup is not null && prefixGroup.Lookup.ContainsKey(chars) : true)
+            && (_maxNamesPerToken > 0 && token is not null ? tokenGroup is not null && tokenGroup.Lookup.ContainsKey(chars) : true))
+        {
+            return null;
+        }
+
+        var text = chars.ToString();
+        if (TracksPrefixes && prefixGroup is null)
+        {
+            var prefixText = prefix.ToString();
+            if (!window.Prefixes.TryGetValue(prefixText, out prefixGroup))
             {
                 if (_maxPrefixes > 0 && window.Prefixes.Count >= _maxPrefixes)
                 {
                     return (StatsDRefusal.TooManyPrefixes,
-                        $"'{prefix}' would be prefix number {_maxPrefixes + 1} in this window (CloudProxy:StatsD:Ingress:MaxPrefixes is {_maxPrefixes})");
+                        $"'{prefixText}' would be prefix number {_maxPrefixes + 1} in this window (CloudProxy:StatsD:Ingress:MaxPrefixes is {_maxPrefixes})");
                 }
 
-                prefixGroup = window.Prefixes.GetOrAdd(prefix, static _ => new Group());
+                prefixGroup = window.Prefixes.GetOrAdd(prefixText, static _ => new Group());
                 _prefixes.Set(window.Prefixes.Count);
             }
         }
 
-        Group? tokenGroup = null;
-        if (_maxNamesPerToken > 0 && token is not null && !window.Tokens.TryGetValue(token, out tokenGroup))
+        if (_maxNamesPerToken > 0 && token is not null && tokenGroup is null && !window.Tokens.TryGetValue(token, out tokenGroup))
         {
             if (window.Tokens.Count >= MaxTrackedTokens)
             {
@@ -97,7 +118,7 @@ public sealed class StatsDCardinalityGuard
         }
 
         // Both groups are checked before either takes the name, so a name refused by one is not counted by the other.
-        // Locks are always taken prefix first, then token.
+        // Locks (taken only to add a name) are always taken prefix first, then token.
         var prefixLimit = _maxNamesPerPrefix > 0 ? _maxNamesPerPrefix : int.MaxValue;
         var prefixLocked = false;
         var tokenLocked = false;
@@ -113,8 +134,8 @@ public sealed class StatsDCardinalityGuard
                 Monitor.Enter(tokenGroup, ref tokenLocked);
             }
 
-            var newForPrefix = prefixGroup is not null && !prefixGroup.Names.Contains(text);
-            var newForToken = tokenGroup is not null && !tokenGroup.Names.Contains(text);
+            var newForPrefix = prefixGroup is not null && !prefixGroup.Names.ContainsKey(text);
+            var newForToken = tokenGroup is not null && !tokenGroup.Names.ContainsKey(text);
             if (newForPrefix && prefixGroup!.Names.Count >= prefixLimit)
             {
                 return (StatsDRefusal.TooManyNamesForPrefix,
@@ -129,14 +150,14 @@ public sealed class StatsDCardinalityGuard
 
             if (newForPrefix)
             {
-                prefixGroup!.Names.Add(text);
+                prefixGroup!.Names.TryAdd(text, 0);
                 _prefixNames.Inc();
                 Raise(_prefixNamesMax, prefixGroup.Names.Count);
             }
 
             if (newForToken)
             {
-                tokenGroup!.Names.Add(text);
+                tokenGroup!.Names.TryAdd(text, 0);
                 _tokenNames.Inc();
                 Raise(_tokenNamesMax, tokenGroup.Names.Count);
             }
@@ -193,11 +214,18 @@ public sealed class StatsDCardinalityGuard
 
         public ConcurrentDictionary<string, Group> Prefixes { get; } = new(StringComparer.Ordinal);
 
+        public ConcurrentDictionary<string, Group>.AlternateLookup<ReadOnlySpan<char>> PrefixLookup => Prefixes.GetAlternateLookup<ReadOnlySpan<char>>();
+
         public ConcurrentDictionary<string, Group> Tokens { get; } = new(StringComparer.Ordinal);
     }
 
     private sealed class Group
     {
-        public HashSet<string> Names { get; } = new(StringComparer.Ordinal);
+        public Group() => Lookup = Names.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        /// <summary>Read without a lock; written only under the group's lock, so its count never passes the limit.</summary>
+        public ConcurrentDictionary<string, byte> Names { get; } = new(StringComparer.Ordinal);
+
+        public ConcurrentDictionary<string, byte>.AlternateLookup<ReadOnlySpan<char>> Lookup { get; }
     }
 }
