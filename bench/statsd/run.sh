@@ -20,6 +20,7 @@
 #   GUARD_ROUNDS [3]     issue 16: single-metric rounds alternating the host with a second host that runs the
 #                        flood limits (per client IP, rate high enough to refuse nothing) and the cardinality
 #                        guard (MaxNamesPerPrefix, MaxPrefixes) on; 0 skips the phase. GUARD_ARGS overrides them.
+#   GUARD_WARMUP [15s]   warm-up of that second host (it starts cold, the first is warm from the phases before)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd)"
@@ -34,6 +35,7 @@ BATCH_LINES="${BATCH_LINES:-500}"
 BATCH_CONNECTIONS="${BATCH_CONNECTIONS:-$CONNECTIONS}"
 BENCH_SKIP_HOST="${BENCH_SKIP_HOST:-0}"
 GUARD_ROUNDS="${GUARD_ROUNDS:-3}"
+GUARD_WARMUP="${GUARD_WARMUP:-15s}" # the second host starts cold while the first is warm from every phase before
 GUARD_ARGS="${GUARD_ARGS:---statsd-client-rps 1e9 --CloudProxy:StatsD:Ingress:ClientBurst=1e9 --statsd-max-names-per-prefix 10000 --CloudProxy:StatsD:Ingress:MaxPrefixes=10000}"
 export BATCH_LINES
 
@@ -181,8 +183,8 @@ if [ -n "$host_pid" ] && [ "$GUARD_ROUNDS" -gt 0 ]; then
     ${HOST_ARGS:-} $GUARD_ARGS > "$tmp/guard.log" 2>&1 &
   guard_pid=$!; pids+=("$guard_pid")
   wait_http "http://127.0.0.1:$guard_port/healthz" guard "$guard_pid"
-  say "guard warm-up ($WARMUP)"
-  run_wrk "warmup-guard" count.lua "http://127.0.0.1:$guard_port/count/bench.metric" "$WARMUP" "$CONNECTIONS"
+  say "guard warm-up ($GUARD_WARMUP)"
+  run_wrk "warmup-guard" count.lua "http://127.0.0.1:$guard_port/count/bench.metric" "$GUARD_WARMUP" "$CONNECTIONS"
   for r in $(seq 1 "$GUARD_ROUNDS"); do
     order=(on off); [ $((r % 2)) -eq 0 ] && order=(off on)
     for t in "${order[@]}"; do
@@ -318,7 +320,7 @@ for s in summary:
     w(f"- {s}")
 w("")
 w("Reproduce: \`bench/statsd/run.sh\` (ROUNDS=$ROUNDS DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS "
-  "BATCH_ROUNDS=$BATCH_ROUNDS BATCH_LINES=$BATCH_LINES GUARD_ROUNDS=$GUARD_ROUNDS HOST_ARGS=\"${HOST_ARGS:-}\"). Numbers on a shared 2-core machine move by several percent "
+  "BATCH_ROUNDS=$BATCH_ROUNDS BATCH_LINES=$BATCH_LINES GUARD_ROUNDS=$GUARD_ROUNDS GUARD_WARMUP=$GUARD_WARMUP HOST_ARGS=\"${HOST_ARGS:-}\"). Numbers on a shared 2-core machine move by several percent "
   "between runs; the ratio, measured in the same run with alternating order, is the figure to compare.")
 open(out, "w").write("\n".join(L) + "\n")
 PY
