@@ -17,6 +17,10 @@
 #   BENCH_SKIP_HOST [0]  1 = load the bare endpoint only (to try the script without the host)
 #   BENCH_SKIP_BUILD [0] 1 = use the existing Release build
 #   HOST_ARGS []         extra arguments for cloudproxy
+#   GUARD_ROUNDS [3]     issue 16: single-metric rounds alternating the host with a second host that runs the
+#                        flood limits (per client IP, rate high enough to refuse nothing) and the cardinality
+#                        guard (MaxNamesPerPrefix, MaxPrefixes) on; 0 skips the phase. GUARD_ARGS overrides them.
+#   GUARD_WARMUP [15s]   warm-up of that second host (it starts cold, the first is warm from the phases before)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd)"
@@ -30,6 +34,9 @@ BATCH_ROUNDS="${BATCH_ROUNDS:-3}"
 BATCH_LINES="${BATCH_LINES:-500}"
 BATCH_CONNECTIONS="${BATCH_CONNECTIONS:-$CONNECTIONS}"
 BENCH_SKIP_HOST="${BENCH_SKIP_HOST:-0}"
+GUARD_ROUNDS="${GUARD_ROUNDS:-3}"
+GUARD_WARMUP="${GUARD_WARMUP:-15s}" # the second host starts cold while the first is warm from every phase before
+GUARD_ARGS="${GUARD_ARGS:---statsd-client-rps 1e9 --CloudProxy:StatsD:Ingress:ClientBurst=1e9 --statsd-max-names-per-prefix 10000 --CloudProxy:StatsD:Ingress:MaxPrefixes=10000}"
 export BATCH_LINES
 
 . bench/lib.sh
@@ -164,8 +171,34 @@ if [ -n "$host_pid" ]; then
   send_errors="$(host_counter cloudproxy_statsd_send_errors_total)"
 fi
 
+guard_pid=""; guard_port=""; guard_refused=""
+if [ -n "$host_pid" ] && [ "$GUARD_ROUNDS" -gt 0 ]; then
+  guard_port="$(free_port)"
+  say "starting guarded cloudproxy on 127.0.0.1:$guard_port ($GUARD_ARGS)"
+  # shellcheck disable=SC2086 # HOST_ARGS and GUARD_ARGS are lists of arguments
+  dotnet "$host_bin" --urls "http://127.0.0.1:$guard_port" \
+    --statsd-host 127.0.0.1 --statsd-port "$udp_port" \
+    --CloudProxy:Spool:Path="$tmp/spool-guard" \
+    --Logging:LogLevel:Default=Warning \
+    ${HOST_ARGS:-} $GUARD_ARGS > "$tmp/guard.log" 2>&1 &
+  guard_pid=$!; pids+=("$guard_pid")
+  wait_http "http://127.0.0.1:$guard_port/healthz" guard "$guard_pid"
+  say "guard warm-up ($GUARD_WARMUP)"
+  run_wrk "warmup-guard" count.lua "http://127.0.0.1:$guard_port/count/bench.metric" "$GUARD_WARMUP" "$CONNECTIONS"
+  for r in $(seq 1 "$GUARD_ROUNDS"); do
+    order=(on off); [ $((r % 2)) -eq 0 ] && order=(off on)
+    for t in "${order[@]}"; do
+      url="http://127.0.0.1:$host_port"; [ "$t" = on ] && url="http://127.0.0.1:$guard_port"
+      say "guard round $r/$GUARD_ROUNDS: limits $t, $DURATION, $CONNECTIONS connections"
+      run_wrk "guard-$t-$r" count.lua "$url/count/bench.metric" "$DURATION" "$CONNECTIONS"
+    done
+  done
+  guard_refused="$(curl -sf "http://127.0.0.1:$guard_port/metrics" | awk '$1 ~ /^cloudproxy_statsd_(refusals|lines_refused)_total/ { s += $NF } END { printf "%.0f", s }')"
+fi
+
 load_end="$(cut -d' ' -f1-3 /proc/loadavg)"
 host_hwm=0; [ -n "$host_pid" ] && host_hwm="$(hwm "$host_pid")"
+guard_hwm=0; [ -n "$guard_pid" ] && guard_hwm="$(hwm "$guard_pid")"
 bare_hwm="$(hwm "$bare_pid")"
 
 # ---------------------------------------------------------------------------------------------
@@ -262,13 +295,32 @@ if has_host:
 else:
     summary.append(f"peak RSS (VmHWM): bare {int('$bare_hwm') / 1024:,.0f} MiB")
 
+guard_rounds = int("$GUARD_ROUNDS") if "$guard_pid" else 0
+if guard_rounds:
+    w(f"## Flood limit + cardinality guard: POST /count/bench.metric, on vs off, $CONNECTIONS connections, $DURATION per run")
+    w("")
+    w("A second host with \`$GUARD_ARGS\` (nothing is refused: the cost of the checks) alternates with the host above.")
+    w("")
+    w("| round | on req/s | off req/s | on/off | on p99 ms | off p99 ms | on non-2xx | off non-2xx |")
+    w("|---|---|---|---|---|---|---|---|")
+    gr = []
+    for i in range(1, guard_rounds + 1):
+        a, b = by[f"guard-on-{i}"], by[f"guard-off-{i}"]
+        gr.append(okps(a) / okps(b) if okps(b) else 0)
+        w(f"| {i} | {okps(a):,.0f} | {okps(b):,.0f} | {gr[-1]:.3f} | {a['p99_us']/1000:.1f} | {b['p99_us']/1000:.1f} | {a['status_errors']} | {b['status_errors']} |")
+    w("")
+    gmed = statistics.median(gr)
+    summary.append(f"flood limit + cardinality guard on/off: ratio {gmed:.3f} (median of per-round ratios; target >= 0.9: "
+                   f"{'met' if gmed >= 0.9 else 'NOT met'}); refusals on the guarded host: {'${guard_refused}' or 'n/a'}; "
+                   f"its peak RSS {int('$guard_hwm') / 1024:,.0f} MiB")
+
 w("## Summary")
 w("")
 for s in summary:
     w(f"- {s}")
 w("")
 w("Reproduce: \`bench/statsd/run.sh\` (ROUNDS=$ROUNDS DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS "
-  "BATCH_ROUNDS=$BATCH_ROUNDS BATCH_LINES=$BATCH_LINES HOST_ARGS=\"${HOST_ARGS:-}\"). Numbers on a shared 2-core machine move by several percent "
+  "BATCH_ROUNDS=$BATCH_ROUNDS BATCH_LINES=$BATCH_LINES GUARD_ROUNDS=$GUARD_ROUNDS GUARD_WARMUP=$GUARD_WARMUP HOST_ARGS=\"${HOST_ARGS:-}\"). Numbers on a shared 2-core machine move by several percent "
   "between runs; the ratio, measured in the same run with alternating order, is the figure to compare.")
 open(out, "w").write("\n".join(L) + "\n")
 PY

@@ -24,6 +24,9 @@ internal static class CommandLine
         new("--statsd-port", "CloudProxy:StatsD:Forwarder:Port", "StatsD daemon port (default 8125)", Origin: "statsd-http-proxy"),
         new("--jwt-secret", "CloudProxy:StatsD:Ingress:JwtSecret", "HMAC secret: require a JWT (X-JWT-Token or ?token=) on StatsD requests", Origin: "statsd-http-proxy"),
         new("--metric-prefix", "CloudProxy:StatsD:Ingress:MetricPrefix", "prefix added to every StatsD metric name", Origin: "statsd-http-proxy"),
+        new("--statsd-client-rps", "CloudProxy:StatsD:Ingress:ClientRequestsPerSecond", "StatsD flood limit per client IP, requests/s (token bucket, 429 + Retry-After; default 0: off)"),
+        new("--statsd-token-rps", "CloudProxy:StatsD:Ingress:TokenRequestsPerSecond", "StatsD flood limit per JWT, requests/s (needs --jwt-secret; default 0: off)"),
+        new("--statsd-max-names-per-prefix", "CloudProxy:StatsD:Ingress:MaxNamesPerPrefix", "StatsD cardinality guard: distinct names per first key segment per window (default 0: off)"),
         new("--verbose", "CloudProxy:Verbose", "debug logging", IsSwitch: true, Origin: "statsd-http-proxy"),
         new("--data-dir", "CloudProxy:DataDirectory", "folder for every file the host writes: spool, state.db, Graphite spools (default ./data; /data in the image)"),
         new("--spool-path", "CloudProxy:Spool:Path", "folder of the durable logs: outbox, deferrals, quarantine (default <data-dir>/spool)"),
@@ -175,7 +178,9 @@ internal static class CommandLine
         text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs, StateStoreName");
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");
-        text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags; Forwarder: Host, Port, Protocol (Udp|Tcp), MaxDatagramBytes");
+        text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags, ClientRequestsPerSecond, ClientBurst,");
+        text.AppendLine("                        TokenRequestsPerSecond, TokenBurst, MaxNamesPerPrefix, MaxPrefixes, MaxNamesPerToken,");
+        text.AppendLine("                        CardinalityWindowSeconds; Forwarder: Host, Port, Protocol (Udp|Tcp), MaxDatagramBytes");
         text.AppendLine("  CloudProxy:Sentry     Topic; Ingress: AllowedKeys, AllowedProjects, MaxEventBytes, MaxEnvelopeBytes, MaxAttachmentBytes,");
         text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds, OutcomeReports (client reports of");
         text.AppendLine("                        rate-limited refusals, default true), OutcomeFlushSeconds; Forwarder: Upstreams (Name, Url,");

@@ -9,6 +9,18 @@ internal static class StatsDMetricNames
     /// <summary>Label <c>reason</c>: why a request was refused (invalid_key, token_missing, outbox_full…).</summary>
     public const string Refusals = "cloudproxy_statsd_refusals_total";
 
+    /// <summary>Label <c>reason</c> (cardinality_prefix, cardinality_prefixes, cardinality_token): single lines the cardinality guard refused.</summary>
+    public const string LinesRefused = "cloudproxy_statsd_lines_refused_total";
+
+    /// <summary>Label <c>scope</c> (prefix, token): distinct metric names in the cardinality guard's current window, summed over groups.</summary>
+    public const string DistinctNames = "cloudproxy_statsd_distinct_names";
+
+    /// <summary>Label <c>scope</c>: distinct names of the largest group (one prefix, one token) in the current window.</summary>
+    public const string DistinctNamesLargest = "cloudproxy_statsd_distinct_names_largest";
+
+    /// <summary>Distinct prefixes (first dotted segment of a key) in the current window.</summary>
+    public const string DistinctPrefixes = "cloudproxy_statsd_distinct_prefixes";
+
     /// <summary>Lines handed to the outbox by the ingress.</summary>
     public const string LinesAccepted = "cloudproxy_statsd_lines_accepted_total";
 

@@ -51,6 +51,30 @@ internal sealed class StatsDIngressOptions
 
     /// <summary>Accept DogStatsD tags (<c>|#a:b,c</c>). Off by default: etsy statsd counts such lines as bad.</summary>
     public bool DogStatsDTags { get; set; }
+
+    /// <summary>Flood limit per client IP (the connection's address): requests a second, token bucket; 0 = off.</summary>
+    public double ClientRequestsPerSecond { get; set; }
+
+    /// <summary>Requests a client IP may send at once above its rate; 0 = the rate (at least 1).</summary>
+    public double ClientBurst { get; set; }
+
+    /// <summary>Flood limit per JWT (needs <c>JwtSecret</c>): requests a second, token bucket; 0 = off.</summary>
+    public double TokenRequestsPerSecond { get; set; }
+
+    /// <summary>Requests one token may send at once above its rate; 0 = the rate (at least 1).</summary>
+    public double TokenBurst { get; set; }
+
+    /// <summary>Cardinality guard: most distinct metric names per prefix (first dotted segment of the key) in a window; 0 = off.</summary>
+    public int MaxNamesPerPrefix { get; set; }
+
+    /// <summary>Cardinality guard: most distinct prefixes (first dotted segments) in a window; 0 = off.</summary>
+    public int MaxPrefixes { get; set; }
+
+    /// <summary>Cardinality guard: most distinct metric names one JWT may send in a window (needs <c>JwtSecret</c>); 0 = off.</summary>
+    public int MaxNamesPerToken { get; set; }
+
+    /// <summary>Length of the cardinality guard's window, in seconds: the distinct names are forgotten when it ends.</summary>
+    public double CardinalityWindowSeconds { get; set; } = 3600;
 }
 
 /// <summary>Section <c>CloudProxy:StatsD:Forwarder</c> (service <c>statsd-forwarder</c>).</summary>

@@ -63,6 +63,32 @@ internal sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVa
             failures.Add($"{S}:Ingress:MaxBodyBytes must be between 64 and {int.MaxValue} (got {o.MaxBodyBytes})");
         }
 
+        if (o.ClientRequestsPerSecond < 0 || o.ClientBurst < 0 || o.TokenRequestsPerSecond < 0 || o.TokenBurst < 0
+            || !double.IsFinite(o.ClientRequestsPerSecond + o.ClientBurst + o.TokenRequestsPerSecond + o.TokenBurst))
+        {
+            failures.Add($"{S}:Ingress:ClientRequestsPerSecond, ClientBurst, TokenRequestsPerSecond and TokenBurst must be 0 (off / default) or a finite positive number");
+        }
+
+        if ((o.ClientBurst > 0 && o.ClientRequestsPerSecond == 0) || (o.TokenBurst > 0 && o.TokenRequestsPerSecond == 0))
+        {
+            failures.Add($"{S}:Ingress:ClientBurst / TokenBurst need ClientRequestsPerSecond / TokenRequestsPerSecond (a burst without a rate limits nothing)");
+        }
+
+        if ((o.TokenRequestsPerSecond > 0 || o.MaxNamesPerToken > 0) && string.IsNullOrEmpty(o.JwtSecret))
+        {
+            failures.Add($"{S}:Ingress:TokenRequestsPerSecond / MaxNamesPerToken need JwtSecret (--jwt-secret): without it there is no token to count by");
+        }
+
+        if (o.MaxNamesPerPrefix < 0 || o.MaxPrefixes < 0 || o.MaxNamesPerToken < 0)
+        {
+            failures.Add($"{S}:Ingress:MaxNamesPerPrefix, MaxPrefixes and MaxNamesPerToken must be 0 (off) or more");
+        }
+
+        if (o.CardinalityWindowSeconds is < 1 or > 7 * 24 * 3600 || !double.IsFinite(o.CardinalityWindowSeconds))
+        {
+            failures.Add($"{S}:Ingress:CardinalityWindowSeconds must be between 1 and 604800 (got {o.CardinalityWindowSeconds})");
+        }
+
         foreach (var origin in o.AllowedOrigins.Where(origin => origin != "*"))
         {
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")

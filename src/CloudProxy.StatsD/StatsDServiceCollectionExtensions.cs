@@ -37,6 +37,7 @@ public static class StatsDServiceCollectionExtensions
             services.AddCors();
             services.AddOptions<CorsOptions>().Configure<IOptions<StatsDOptions>>((cors, statsd) => StatsDCors.Configure(cors, statsd.Value.Ingress));
             services.TryAddSingleton<StatsDSampler>();
+            services.TryAddSingleton<StatsDCardinalityGuard>();
             services.TryAddSingleton<StatsDIngressMetrics>();
             services.TryAddSingleton<StatsDReplies>();
             services.TryAddSingleton<StatsDJwtValidator>();

@@ -35,6 +35,34 @@ public class StatsDOptionsValidatorTests
     }
 
     [Fact]
+    public void Flood_and_cardinality_settings_are_checked_by_name()
+    {
+        var options = new StatsDOptions();
+        options.Ingress.ClientRequestsPerSecond = -1;
+        options.Ingress.TokenBurst = 5;
+        options.Ingress.MaxNamesPerToken = 10;
+        options.Ingress.MaxPrefixes = -2;
+        options.Ingress.CardinalityWindowSeconds = double.NaN;
+        var failures = Assert.IsAssignableFrom<IEnumerable<string>>(new StatsDOptionsValidator(true, false).Validate(null, options).Failures).ToList();
+        Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:ClientRequestsPerSecond", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:ClientBurst / TokenBurst need", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("MaxNamesPerToken need JwtSecret", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:MaxNamesPerPrefix, MaxPrefixes", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:CardinalityWindowSeconds", StringComparison.Ordinal));
+        Assert.Equal(5, failures.Count);
+
+        var good = new StatsDOptions();
+        good.Ingress.JwtSecret = "s";
+        good.Ingress.ClientRequestsPerSecond = 100;
+        good.Ingress.ClientBurst = 200;
+        good.Ingress.TokenRequestsPerSecond = 10;
+        good.Ingress.MaxNamesPerPrefix = 1000;
+        good.Ingress.MaxNamesPerToken = 1000;
+        good.Ingress.MaxPrefixes = 100;
+        Assert.True(new StatsDOptionsValidator(true, false).Validate(null, good).Succeeded);
+    }
+
+    [Fact]
     public void Settings_of_a_role_this_process_does_not_run_are_not_checked()
     {
         var options = new StatsDOptions();

@@ -16,6 +16,97 @@ internal static class StatsDBatchReader
     /// <summary>How many bad entries a 400 lists.</summary>
     public const int MaxListedErrors = 10;
 
+    private static ReadOnlySpan<byte> TokenLine => "token="u8;
+
+    /// <summary>
+    /// Takes the JWT a beacon carries in the body (it cannot set headers) and leaves the metrics in
+    /// <paramref name="body"/>: in text, a first line <c>token=JWT</c> (never a StatsD line: it has no ':');
+    /// in JSON, an object <c>{"token":"JWT","metrics":[…]}</c>. Null when there is none. A JSON object without
+    /// a <c>metrics</c> array, or a token that is not a string, is <paramref name="error"/>.
+    /// </summary>
+    public static string? TakeToken(ref ReadOnlySpan<byte> body, bool json, out string? error)
+    {
+        error = null;
+        if (!json)
+        {
+            var start = body.TrimStart("\r\n"u8);
+            if (!start.StartsWith(TokenLine))
+            {
+                return null;
+            }
+
+            var newline = start.IndexOf((byte)'\n');
+            var line = newline < 0 ? start : start[..newline];
+            body = newline < 0 ? default : start[(newline + 1)..];
+            line = line[TokenLine.Length..].TrimEnd("\r \t"u8);
+            return line.IsEmpty ? null : Encoding.ASCII.GetString(line);
+        }
+
+        var trimmed = body.TrimStart(" \t\r\n"u8);
+        if (trimmed is not [(byte)'{', ..])
+        {
+            return null;
+        }
+
+        string? token = null;
+        var reader = new Utf8JsonReader(trimmed);
+        var metrics = -1;
+        var end = -1;
+        try
+        {
+            reader.Read();
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString();
+                reader.Read();
+                if (name == "token" && reader.TokenType == JsonTokenType.String)
+                {
+                    token = reader.GetString();
+                }
+                else if (name == "token" && reader.TokenType != JsonTokenType.Null)
+                {
+                    error = "JSON batch object: \"token\" must be a string";
+                    return null;
+                }
+                else if (name == "metrics" && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    metrics = (int)reader.TokenStartIndex;
+                    reader.Skip();
+                    end = (int)reader.BytesConsumed;
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            {
+                error = "Unexpected data after the JSON batch object";
+                return null;
+            }
+        }
+        catch (JsonException ex)
+        {
+            error = "Body is not valid JSON: " + ex.Message;
+            return null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            error = "Body holds a JSON string that is not valid text (an unpaired surrogate escape): " + ex.Message;
+            return null;
+        }
+
+        if (metrics < 0)
+        {
+            error = "JSON batch object must be {\"token\":\"…\",\"metrics\":[…]} (or send an array)";
+            return string.IsNullOrEmpty(token) ? null : token;
+        }
+
+        body = trimmed[metrics..end];
+        return string.IsNullOrEmpty(token) ? null : token;
+    }
+
     public static StatsDBatchResult ReadText(ReadOnlySpan<byte> body, StatsDKeyPolicy policy, int maxMetrics, StatsDLineBuilder builder)
     {
         var result = new StatsDBatchResult();

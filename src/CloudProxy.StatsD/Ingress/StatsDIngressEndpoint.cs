@@ -31,4 +31,9 @@ internal enum StatsDRefusal
     TokenMissing = 13,
     TokenInvalid = 14,
     OutboxFull = 15,
+    FloodClient = 16,
+    FloodToken = 17,
+    TooManyNamesForPrefix = 18,
+    TooManyPrefixes = 19,
+    TooManyNamesForToken = 20,
 }

@@ -1,4 +1,9 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
 using CloudProxy.Core.Envelopes;
 using CloudProxy.Core.Logging;
 using CloudProxy.Core.Outbox;
@@ -28,6 +33,11 @@ internal sealed partial class StatsDIngressHandler
     private readonly StatsDReplies _replies;
     private readonly StatsDIngressMetrics _metrics;
     private readonly StatsDSampler _sampler;
+    private readonly StatsDCardinalityGuard _guard;
+    private readonly StatsDFloodLimiter<IPAddress> _clientLimiter;
+    private readonly StatsDFloodLimiter<string> _tokenLimiter;
+    private readonly double _clientRate;
+    private readonly double _tokenRate;
     private readonly TimeProvider _time;
     private readonly LogThrottle _outboxFullLog;
     private readonly ILogger<StatsDIngressHandler> _logger;
@@ -43,6 +53,7 @@ internal sealed partial class StatsDIngressHandler
         StatsDReplies replies,
         StatsDIngressMetrics metrics,
         StatsDSampler sampler,
+        StatsDCardinalityGuard guard,
         TimeProvider time,
         ILogger<StatsDIngressHandler> logger)
     {
@@ -54,6 +65,11 @@ internal sealed partial class StatsDIngressHandler
         _replies = replies;
         _metrics = metrics;
         _sampler = sampler;
+        _guard = guard;
+        _clientRate = o.Ingress.ClientRequestsPerSecond;
+        _tokenRate = o.Ingress.TokenRequestsPerSecond;
+        _clientLimiter = new StatsDFloodLimiter<IPAddress>(_clientRate, o.Ingress.ClientBurst, time);
+        _tokenLimiter = new StatsDFloodLimiter<string>(_tokenRate, o.Ingress.TokenBurst, time);
         _time = time;
         _outboxFullLog = new LogThrottle(time);
         _logger = logger;
@@ -86,13 +102,20 @@ internal sealed partial class StatsDIngressHandler
         ArgumentNullException.ThrowIfNull(context);
         var endpoint = (StatsDIngressEndpoint)((int)type + 1);
         await _cors.ApplyAsync(context);
-        if (_jwt.Enabled && !await AuthorizeAsync(context, endpoint))
+        if (!await AdmitClientAsync(context, endpoint))
+        {
+            return;
+        }
+
+        // A token in the header or query is checked before anything is read; else it may come in the body (a beacon).
+        var auth = await AuthorizeEarlyAsync(context, endpoint);
+        if (auth.Refused)
         {
             return;
         }
 
         var key = RouteKey(context, out var keyError);
-        if (key is null)
+        if (key is null && !auth.Deferred)
         {
             await Refuse(context, endpoint, StatsDRefusal.InvalidKey, $"Key {keyError}");
             return;
@@ -100,6 +123,22 @@ internal sealed partial class StatsDIngressHandler
 
         StatsDBody.LimitBody(context, _maxBodyBytes);
         var read = await StatsDParameters.ReadAsync(context, _maxBodyBytes);
+        var token = auth.Token;
+        if (auth.Deferred)
+        {
+            token = read.Parameters?.Token;
+            if (!await AuthorizeAsync(context, endpoint, token))
+            {
+                return;
+            }
+        }
+
+        if (key is null)
+        {
+            await Refuse(context, endpoint, StatsDRefusal.InvalidKey, $"Key {keyError}");
+            return;
+        }
+
         if (read.Parameters is not { } p)
         {
             await Refuse(context, endpoint, read.Refusal, read.Reason!);
@@ -135,6 +174,13 @@ internal sealed partial class StatsDIngressHandler
             return;
         }
 
+        if (_guard.Enabled && _guard.Admit(MetricName(lines.WrittenSpan), token) is { } refused)
+        {
+            _metrics.LineRefused(refused.Refusal);
+            await Refuse(context, endpoint, refused.Refusal, "Metric refused by the cardinality guard: " + refused.Reason, _guard.SecondsLeft());
+            return;
+        }
+
         if (!_sampler.Keep(rate))
         {
             _metrics.SampledOut.Inc();
@@ -151,57 +197,91 @@ internal sealed partial class StatsDIngressHandler
         ArgumentNullException.ThrowIfNull(context);
         const StatsDIngressEndpoint endpoint = StatsDIngressEndpoint.Batch;
         await _cors.ApplyAsync(context);
-        if (_jwt.Enabled && !await AuthorizeAsync(context, endpoint))
+        if (!await AdmitClientAsync(context, endpoint))
+        {
+            return;
+        }
+
+        var auth = await AuthorizeEarlyAsync(context, endpoint);
+        if (auth.Refused)
         {
             return;
         }
 
         var request = context.Request;
         StatsDBody.LimitBody(context, _maxBodyBytes);
+        var json = request.HasJsonContentType();
+        StatsDRefusal? failure = null;
+        string? failureReason = null;
         if (request.ContentLength > _maxBodyBytes)
         {
-            await Refuse(context, endpoint, StatsDRefusal.BodyTooLarge, TooLarge());
-            return;
+            (failure, failureReason) = (StatsDRefusal.BodyTooLarge, TooLarge());
         }
-
-        var json = request.HasJsonContentType();
-        if (!json && !StatsDParameters.IsTextOrMissing(request.ContentType))
+        else if (!json && !StatsDParameters.IsTextOrMissing(request.ContentType))
         {
-            await Refuse(context, endpoint, StatsDRefusal.UnsupportedMediaType,
+            (failure, failureReason) = (StatsDRefusal.UnsupportedMediaType,
                 $"Unsupported Content-Type '{request.ContentType}': send application/json (an array of metrics) or text/plain (StatsD lines)");
-            return;
         }
 
-        StatsDBody? body;
-        try
+        StatsDBody? body = null;
+        if (failure is null)
         {
-            body = await StatsDBody.ReadAsync(request, _maxBodyBytes, context.RequestAborted);
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            body = null;
-        }
+            try
+            {
+                body = await StatsDBody.ReadAsync(request, _maxBodyBytes, context.RequestAborted);
+            }
+            catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                body = null;
+            }
 
-        if (body is null)
-        {
-            await Refuse(context, endpoint, StatsDRefusal.BodyTooLarge, TooLarge());
-            return;
+            if (body is null)
+            {
+                (failure, failureReason) = (StatsDRefusal.BodyTooLarge, TooLarge());
+            }
         }
 
         using (body)
         {
-            if (string.IsNullOrEmpty(request.ContentType))
+            if (body is not null && string.IsNullOrEmpty(request.ContentType))
             {
-                json = body.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..];
+                json = body.Span.TrimStart(" \t\r\n"u8) is [(byte)'[' or (byte)'{', ..];
             }
 
-            using var lines = new StatsDLineBuilder(Math.Max(256, body.Length + (body.Length / 4)));
-            var result = json
-                ? StatsDBatchReader.ReadJson(body.Span, Policy, _sampler, _maxBatchMetrics, lines)
-                : StatsDBatchReader.ReadText(body.Span, Policy, _maxBatchMetrics, lines);
-            if (result.Failure is { } failure)
+            // The body's token line (text) or token property (JSON object) is taken out whether or not a header
+            // carried one; it counts only when neither the header nor the query did.
+            string? bodyToken = null;
+            var (start, length) = (0, body?.Length ?? 0);
+            if (body is not null)
             {
-                await Refuse(context, endpoint, failure, result.FailureReason!);
+                bodyToken = TakeBodyToken(body, json, out start, out length, out var tokenError);
+                if (tokenError is not null)
+                {
+                    (failure, failureReason) = (StatsDRefusal.MalformedBody, tokenError);
+                }
+            }
+
+            var token = auth.Token;
+            if (auth.Deferred)
+            {
+                token = bodyToken;
+                if (!await AuthorizeAsync(context, endpoint, token))
+                {
+                    return;
+                }
+            }
+
+            if (failure is { } refusal)
+            {
+                await Refuse(context, endpoint, refusal, failureReason!);
+                return;
+            }
+
+            using var lines = new StatsDLineBuilder(Math.Max(256, length + (length / 4)));
+            var result = ReadBatch(body!.Span.Slice(start, length), json, lines);
+            if (result.Failure is { } resultFailure)
+            {
+                await Refuse(context, endpoint, resultFailure, result.FailureReason!);
                 return;
             }
 
@@ -213,14 +293,88 @@ internal sealed partial class StatsDIngressHandler
             }
 
             _metrics.SampledOut.Inc(result.SampledOut);
-            if (lines.LineCount == 0)
+            var answer = new StatsDBatchAnswer(result.Entries, result.SampledOut);
+            using var admitted = _guard.Enabled ? GuardBatch(lines, token, answer) : null;
+            var send = admitted ?? lines;
+            if (answer.Refused > 0 && send.LineCount == 0)
             {
-                await _replies.OkAsync(context, endpoint);
+                Log.Refused(_logger, "batch", answer.Refusals[0].Reason);
+                await _replies.RefuseGuardedBatchAsync(context, answer, _guard.SecondsLeft());
                 return;
             }
 
-            await SubmitAsync(context, endpoint, lines);
+            if (send.LineCount == 0)
+            {
+                await _replies.BatchOkAsync(context, answer);
+                return;
+            }
+
+            answer.Accepted = send.LineCount;
+            await SubmitAsync(context, endpoint, send, answer);
         }
+    }
+
+    private StatsDBatchResult ReadBatch(ReadOnlySpan<byte> span, bool json, StatsDLineBuilder lines) => json
+        ? StatsDBatchReader.ReadJson(span, Policy, _sampler, _maxBatchMetrics, lines)
+        : StatsDBatchReader.ReadText(span, Policy, _maxBatchMetrics, lines);
+
+    private static string? TakeBodyToken(StatsDBody body, bool json, out int start, out int length, out string? error)
+    {
+        var whole = body.Span;
+        var span = whole;
+        var token = StatsDBatchReader.TakeToken(ref span, json, out error);
+        start = span.IsEmpty ? 0 : (int)Unsafe.ByteOffset(ref MemoryMarshal.GetReference(whole), ref MemoryMarshal.GetReference(span));
+        length = span.Length;
+        return token;
+    }
+
+    /// <summary>
+    /// Runs every line of a batch through the cardinality guard. Null when all passed; else a builder with only
+    /// the admitted lines, the refused ones listed in <paramref name="answer"/>.
+    /// </summary>
+    private StatsDLineBuilder? GuardBatch(StatsDLineBuilder lines, string? token, StatsDBatchAnswer answer)
+    {
+        StatsDLineBuilder? admitted = null;
+        var rest = lines.WrittenSpan;
+        var offset = 0;
+        var index = 0;
+        while (!rest.IsEmpty)
+        {
+            var newline = rest.IndexOf((byte)'\n');
+            var line = rest[..(newline + 1)];
+            if (_guard.Admit(MetricName(line), token) is { } refused)
+            {
+                if (admitted is null)
+                {
+                    admitted = new StatsDLineBuilder(lines.Length);
+                    admitted.Append(lines.WrittenSpan[..offset]);
+                    admitted.Truncate(offset, index);
+                }
+
+                _metrics.LineRefused(refused.Refusal);
+                answer.Refuse(Encoding.UTF8.GetString(line[..line.IndexOf((byte)':')]), refused.Refusal, refused.Reason);
+            }
+            else if (admitted is not null)
+            {
+                admitted.Append(line[..^1]);
+                admitted.EndLine();
+            }
+
+            offset += line.Length;
+            index++;
+            rest = rest[line.Length..];
+        }
+
+        return admitted;
+    }
+
+    /// <summary>The name of the first line in <paramref name="lines"/>, without MetricPrefix (what the guard counts).</summary>
+    private ReadOnlySpan<byte> MetricName(ReadOnlySpan<byte> lines)
+    {
+        var colon = lines.IndexOf((byte)':');
+        var name = colon < 0 ? lines : lines[..colon];
+        var prefix = Policy.PrefixUtf8;
+        return name.StartsWith(prefix) ? name[prefix.Length..] : name;
     }
 
     /// <summary>OPTIONS on any ingress route: the CORS preflight answer (204).</summary>
@@ -231,26 +385,83 @@ internal sealed partial class StatsDIngressHandler
         _metrics.Request(StatsDIngressEndpoint.Preflight, context.Response.StatusCode);
     }
 
-    /// <summary>
-    /// statsd-http-proxy's JWT check: the token from the <c>X-JWT-Token</c> header, else the <c>token</c> query
-    /// parameter; 401 when missing, 403 when invalid or expired.
-    /// </summary>
-    private async ValueTask<bool> AuthorizeAsync(HttpContext context, StatsDIngressEndpoint endpoint)
+    private readonly record struct EarlyAuth(bool Refused, bool Deferred, string? Token);
+
+    /// <summary>Per client IP flood limit (the connection's address); 429 with Retry-After when its bucket is empty.</summary>
+    private async ValueTask<bool> AdmitClientAsync(HttpContext context, StatsDIngressEndpoint endpoint)
     {
+        if (!_clientLimiter.Enabled)
+        {
+            return true;
+        }
+
+        var address = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+
+        if (_clientLimiter.TryTake(address, out var retryAfter))
+        {
+            return true;
+        }
+
+        await Refuse(context, endpoint, StatsDRefusal.FloodClient,
+            $"Too many requests from {address}: more than {_clientRate.ToString(CultureInfo.InvariantCulture)} a second (CloudProxy:StatsD:Ingress:ClientRequestsPerSecond); retry in {retryAfter} s",
+            retryAfter);
+        return false;
+    }
+
+    /// <summary>
+    /// statsd-http-proxy's JWT check, from the <c>X-JWT-Token</c> header, else the <c>token</c> query parameter.
+    /// With neither, and a body to come, the check waits for the body's token (<see cref="EarlyAuth.Deferred"/>).
+    /// </summary>
+    private async ValueTask<EarlyAuth> AuthorizeEarlyAsync(HttpContext context, StatsDIngressEndpoint endpoint)
+    {
+        if (!_jwt.Enabled)
+        {
+            return default;
+        }
+
         string? token = context.Request.Headers[JwtHeader];
         if (string.IsNullOrEmpty(token))
         {
             token = context.Request.Query[JwtQueryParameter];
         }
 
-        var result = await _jwt.ValidateAsync(token);
-        if (result.Status == StatsDJwtStatus.Valid)
+        if (string.IsNullOrEmpty(token) && context.Request.ContentLength != 0
+            && context.Features.Get<IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: false })
+        {
+            return new EarlyAuth(false, true, null);
+        }
+
+        return await AuthorizeAsync(context, endpoint, token) ? new EarlyAuth(false, false, token) : new EarlyAuth(true, false, null);
+    }
+
+    /// <summary>401 when the token is missing, 403 when invalid or expired; then the per-token flood limit.</summary>
+    private async ValueTask<bool> AuthorizeAsync(HttpContext context, StatsDIngressEndpoint endpoint, string? token)
+    {
+        if (!_jwt.Enabled)
         {
             return true;
         }
 
-        var refusal = result.Status == StatsDJwtStatus.Missing ? StatsDRefusal.TokenMissing : StatsDRefusal.TokenInvalid;
-        await Refuse(context, endpoint, refusal, result.Reason ?? "Error parsing token");
+        var result = await _jwt.ValidateAsync(token);
+        if (result.Status != StatsDJwtStatus.Valid)
+        {
+            var refusal = result.Status == StatsDJwtStatus.Missing ? StatsDRefusal.TokenMissing : StatsDRefusal.TokenInvalid;
+            await Refuse(context, endpoint, refusal, result.Reason ?? "Error parsing token");
+            return false;
+        }
+
+        if (_tokenLimiter.TryTake(token!, out var retryAfter))
+        {
+            return true;
+        }
+
+        await Refuse(context, endpoint, StatsDRefusal.FloodToken,
+            $"Too many requests with this token: more than {_tokenRate.ToString(CultureInfo.InvariantCulture)} a second (CloudProxy:StatsD:Ingress:TokenRequestsPerSecond); retry in {retryAfter} s",
+            retryAfter);
         return false;
     }
 
@@ -286,7 +497,7 @@ internal sealed partial class StatsDIngressHandler
         return key.Replace("/", "%2F", StringComparison.Ordinal) == routed ? key : routed.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
     }
 
-    private async Task SubmitAsync(HttpContext context, StatsDIngressEndpoint endpoint, StatsDLineBuilder lines)
+    private async Task SubmitAsync(HttpContext context, StatsDIngressEndpoint endpoint, StatsDLineBuilder lines, StatsDBatchAnswer? answer = null)
     {
         var activity = Activity.Current;
         var envelope = new Envelope
@@ -311,15 +522,21 @@ internal sealed partial class StatsDIngressHandler
         }
 
         _metrics.LinesAccepted.Inc(lines.LineCount);
+        if (answer is not null)
+        {
+            await _replies.BatchOkAsync(context, answer);
+            return;
+        }
+
         await _replies.OkAsync(context, endpoint);
     }
 
-    private Task Refuse(HttpContext context, StatsDIngressEndpoint endpoint, StatsDRefusal refusal, string reason)
+    private Task Refuse(HttpContext context, StatsDIngressEndpoint endpoint, StatsDRefusal refusal, string reason, int retryAfterSeconds = 0)
     {
         var name = StatsDIngressMetrics.ReasonName(refusal);
         Log.Refused(_logger, name, reason);
 
-        return _replies.RefuseAsync(context, endpoint, refusal, reason);
+        return _replies.RefuseAsync(context, endpoint, refusal, reason, retryAfterSeconds);
     }
 
     private string TooLarge() => $"Request body is larger than {_maxBodyBytes} bytes (CloudProxy:StatsD:Ingress:MaxBodyBytes)";

@@ -26,6 +26,9 @@ internal sealed class StatsDParameters
 
     public string? Tags { get; private set; }
 
+    /// <summary>The JWT as a <c>token</c> parameter (query, form, JSON or text body): what a beacon, which cannot set headers, sends.</summary>
+    public string? Token { get; private set; }
+
     /// <summary>A parameter that is present but unusable (not UTF-8, tags that start a JSON array and are not one).</summary>
     public StatsDError? Problem { get; private set; }
 
@@ -158,6 +161,9 @@ internal sealed class StatsDParameters
                 break;
             case "tags":
                 Tags = FormTags(value);
+                break;
+            case "token":
+                Token = value;
                 break;
         }
     }
