@@ -1,14 +1,14 @@
 namespace CloudProxy.StatsD.Ingress;
 
 /// <summary>One metric line of a batch the cardinality guard refused: its name as sent on, the refusal, why.</summary>
-public readonly record struct StatsDLineRefusal(string Key, StatsDRefusal Refusal, string Reason);
+internal readonly record struct StatsDLineRefusal(string Key, StatsDRefusal Refusal, string Reason);
 
 /// <summary>
 /// What a <c>/batch</c> answer reports (issue 16, as Vector's acknowledgements): entries read, StatsD lines
 /// accepted (handed on), entries skipped by their sample rate, lines refused and why (the first
 /// <see cref="MaxListed"/> listed).
 /// </summary>
-public sealed class StatsDBatchAnswer(int entries, int sampledOut)
+internal sealed class StatsDBatchAnswer(int entries, int sampledOut)
 {
     public const int MaxListed = 10;
 

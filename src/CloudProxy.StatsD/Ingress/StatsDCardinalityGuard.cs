@@ -11,7 +11,7 @@ namespace CloudProxy.StatsD.Ingress;
 /// window (<c>CardinalityWindowSeconds</c>); at the end of a window every count starts again. A name already
 /// seen in the window always passes; a new one past a limit is refused. In this process only.
 /// </summary>
-public sealed class StatsDCardinalityGuard
+internal sealed class StatsDCardinalityGuard
 {
     /// <summary>Most JWTs tracked in a window; a new token past it is refused (tokens are signed, so this is a safety net).</summary>
     public const int MaxTrackedTokens = 100_000;

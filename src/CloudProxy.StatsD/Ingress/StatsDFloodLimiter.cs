@@ -8,7 +8,7 @@ namespace CloudProxy.StatsD.Ingress;
 /// (the Retry-After). The table is bounded: past <see cref="MaxTracked"/> keys, buckets that have refilled
 /// (idle keys, which would start full anyway) are forgotten, and if that is not enough the table starts afresh.
 /// </summary>
-public sealed class StatsDFloodLimiter<TKey>
+internal sealed class StatsDFloodLimiter<TKey>
     where TKey : notnull
 {
     public const int MaxTracked = 100_000;
