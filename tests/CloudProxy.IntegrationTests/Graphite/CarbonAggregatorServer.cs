@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
@@ -16,30 +15,18 @@ public sealed class CarbonAggregatorServer : IAsyncDisposable
 {
     public const string CarbonAggregator = "/usr/bin/carbon-aggregator";
 
-    private readonly StringBuilder _output = new();
-    private readonly Process _process;
-    private readonly string _directory;
+    private readonly CarbonDaemon _daemon;
 
-    private CarbonAggregatorServer(Process process, string directory, int port)
+    private CarbonAggregatorServer(CarbonDaemon daemon, int port)
     {
-        _process = process;
-        _directory = directory;
+        _daemon = daemon;
         Port = port;
     }
 
     /// <summary>Its line receiver.</summary>
     public int Port { get; }
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _daemon.Output;
 
     public static async Task<CarbonAggregatorServer> StartAsync(string rules, int destinationPort, int maxIntervals = 5)
     {
@@ -76,25 +63,8 @@ public sealed class CarbonAggregatorServer : IAsyncDisposable
         var rulesFile = Path.Combine(directory, "aggregation-rules.conf");
         await File.WriteAllTextAsync(rulesFile, rules);
 
-        var start = new ProcessStartInfo(CarbonCacheServer.Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[CarbonAggregator, $"--config={Path.Combine(directory, "carbon.conf")}", $"--rules={rulesFile}", "--nodaemon", "start"])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        var server = new CarbonAggregatorServer(process, directory, linePort);
-        process.OutputDataReceived += (_, e) => server.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!await Eventually.TrueAsync(() => Accepts(linePort), TimeSpan.FromSeconds(30)))
-        {
-            await server.DisposeAsync();
-            throw new InvalidOperationException($"carbon-aggregator did not listen on {linePort}: {server.Output}");
-        }
-
-        return server;
+        var daemon = await CarbonDaemon.StartAsync("carbon-aggregator", directory, linePort, CarbonAggregator, $"--config={Path.Combine(directory, "carbon.conf")}", $"--rules={rulesFile}", "--nodaemon", "start");
+        return new CarbonAggregatorServer(daemon, linePort);
     }
 
     /// <summary>Writes the lines on one connection and closes it.</summary>
@@ -108,48 +78,5 @@ public sealed class CarbonAggregatorServer : IAsyncDisposable
         client.Client.Shutdown(SocketShutdown.Send);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect("127.0.0.1", port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    public ValueTask DisposeAsync() => _daemon.DisposeAsync();
 }

@@ -18,20 +18,17 @@ public sealed class CarbonCacheServer : IAsyncDisposable
     public const string CarbonCache = "/usr/bin/carbon-cache";
     public const string InstallCommand = "apt-get install -y graphite-carbon python3-whisper";
 
-    private readonly StringBuilder _output = new();
-    private readonly Process _process;
-    private readonly string _directory;
+    private readonly CarbonDaemon _daemon;
 
-    private CarbonCacheServer(Process process, string directory, int port)
+    private CarbonCacheServer(CarbonDaemon daemon, int port)
     {
-        _process = process;
-        _directory = directory;
+        _daemon = daemon;
         Port = port;
     }
 
     public int Port { get; }
 
-    public string WhisperDirectory => Path.Combine(_directory, "storage", "whisper");
+    public string WhisperDirectory => Path.Combine(_daemon.Directory, "storage", "whisper");
 
     /// <summary>
     /// Starts carbon-cache on <paramref name="port"/> (a free one when null). Every <paramref name="metricIntervalSeconds"/>
@@ -75,37 +72,11 @@ public sealed class CarbonCacheServer : IAsyncDisposable
             """));
         await File.WriteAllTextAsync(Path.Combine(directory, "storage-schemas.conf"), "[all]\npattern = .*\nretentions = 1s:6h\n");
 
-        var start = new ProcessStartInfo(Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in (string[])[CarbonCache, $"--config={Path.Combine(directory, "carbon.conf")}", "--nodaemon", "start"])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(start)!;
-        var server = new CarbonCacheServer(process, directory, linePort);
-        process.OutputDataReceived += (_, e) => server.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => server.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!await Eventually.TrueAsync(() => Accepts(linePort), TimeSpan.FromSeconds(30)))
-        {
-            await server.DisposeAsync();
-            throw new InvalidOperationException($"carbon-cache did not listen on {linePort}: {server.Output}");
-        }
-
-        return server;
+        var daemon = await CarbonDaemon.StartAsync("carbon-cache", directory, linePort, CarbonCache, $"--config={Path.Combine(directory, "carbon.conf")}", "--nodaemon", "start");
+        return new CarbonCacheServer(daemon, linePort);
     }
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _daemon.Output;
 
     /// <summary>Every stored (timestamp, value) of <paramref name="metric"/> in the last six hours, read by python3-whisper.</summary>
     public async Task<IReadOnlyList<(long Timestamp, double Value)>> ReadAsync(string metric)
@@ -150,48 +121,5 @@ public sealed class CarbonCacheServer : IAsyncDisposable
         return host is null ? [] : await ReadAsync($"carbon.agents.{Path.GetFileName(host)}.metricsReceived");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
-
-    private static bool Accepts(int port)
-    {
-        try
-        {
-            using var client = new TcpClient();
-            client.Connect("127.0.0.1", port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+    public ValueTask DisposeAsync() => _daemon.DisposeAsync();
 }

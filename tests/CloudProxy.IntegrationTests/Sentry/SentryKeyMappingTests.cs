@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using CloudProxy.IntegrationTests.StatsD;
 using CloudProxy.Tests.Common;
@@ -15,25 +14,9 @@ public sealed class SentryKeyMappingTests
     [Fact]
     public async Task The_node_SDKs_transaction_and_error_reach_each_upstream_with_no_trace_of_the_clients_key()
     {
-        var root = StatsDDaemonFixture.RepositoryRoot();
-        var script = Path.Combine(root, "tests", "node", "sentry-transaction.js");
-        var sdk = Path.Combine(root, "tests", "node", "node_modules", "@sentry", "node", "package.json");
-        Assert.True(File.Exists(sdk), $"@sentry/node is not installed ({sdk} missing): run `{StatsDDaemonFixture.InstallCommand}` in the repository root");
         await using var rig = await SentryRig.StartAsync();
         var marker = Guid.NewGuid().ToString("N");
-
-        var start = new ProcessStartInfo("node", [script, rig.Dsn, marker])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var node = Process.Start(start) ?? throw new InvalidOperationException("node did not start: apt-get install -y nodejs npm");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var errors = node.StandardError.ReadToEndAsync(timeout.Token);
-        _ = node.StandardOutput.ReadToEndAsync(timeout.Token);
-        await node.WaitForExitAsync(timeout.Token);
-        Assert.True(node.ExitCode == 0, $"node exited {node.ExitCode}: {await errors}");
+        await NodeSdkScript.RunAsync("sentry-transaction.js", rig.Dsn, marker);
 
         // One envelope with the transaction, one with the error; both name the trace's public key.
         Assert.True(await Eventually.TrueAsync(() => rig.A.CountContaining(marker) == 2 && rig.B.CountContaining(marker) == 2));
