@@ -283,110 +283,103 @@ internal sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedServi
 
     private List<Task<bool>> RouteByHash(ReadOnlySpan<byte> payload)
     {
-        var buffers = new GraphitePooledBuffer?[_links.Length];
-        var counts = new int[_links.Length];
+        using var batches = new PerLink(_links, payload.Length / Math.Max(1, _links.Length - 1));
         Span<int> nodes = stackalloc int[_replication];
-        try
+        var rest = payload;
+        while (!rest.IsEmpty)
         {
-            var rest = payload;
-            while (!rest.IsEmpty)
+            var end = rest.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..(end + 1)];
+            rest = end < 0 ? default : rest[(end + 1)..];
+            var space = line.IndexOf((byte)' ');
+            var found = _ring!.GetNodes(space < 0 ? line : line[..space], nodes);
+            for (var n = 0; n < found; n++)
             {
-                var end = rest.IndexOf((byte)'\n');
-                var line = end < 0 ? rest : rest[..(end + 1)];
-                rest = end < 0 ? default : rest[(end + 1)..];
-                var space = line.IndexOf((byte)' ');
-                var found = _ring!.GetNodes(space < 0 ? line : line[..space], nodes);
-                for (var n = 0; n < found; n++)
-                {
-                    var node = nodes[n];
-                    (buffers[node] ??= new GraphitePooledBuffer(payload.Length / Math.Max(1, _links.Length - 1))).Write(line);
-                    counts[node]++;
-                }
-            }
-
-            var offers = new List<Task<bool>>(_links.Length);
-            for (var node = 0; node < _links.Length; node++)
-            {
-                if (buffers[node] is { } buffer)
-                {
-                    offers.Add(_links[node].OfferAsync(buffer.ToArray(), counts[node]));
-                }
-            }
-
-            return offers;
-        }
-        finally
-        {
-            foreach (var buffer in buffers)
-            {
-                buffer?.Dispose();
+                batches.Line(nodes[n]).Write(line);
             }
         }
+
+        return batches.Offer();
     }
 
     /// <summary>Runs each line through the routes file's rules; a rewritten name replaces the line's name.</summary>
     private List<Task<bool>> RouteByRules(ReadOnlySpan<byte> payload)
     {
-        var buffers = new GraphitePooledBuffer?[_links.Length];
-        var counts = new int[_links.Length];
+        using var batches = new PerLink(_links, Math.Max(256, payload.Length / Math.Max(1, _links.Length - 1)));
         var result = new GraphiteRouteResult();
         int blackholed = 0, unmatched = 0, rewritten = 0;
-        try
+        var rest = payload;
+        while (!rest.IsEmpty)
         {
-            var rest = payload;
-            while (!rest.IsEmpty)
+            var end = rest.IndexOf((byte)'\n');
+            var line = end < 0 ? rest : rest[..(end + 1)];
+            rest = end < 0 ? default : rest[(end + 1)..];
+            var space = line.IndexOf((byte)' ');
+            var nameBytes = space < 0 ? line.TrimEnd((byte)'\n') : line[..space];
+            var tail = space < 0 ? "\n"u8 : line[space..];
+            var name = Encoding.UTF8.GetString(nameBytes);
+            _router!.Route(name, result);
+            if (result.Destinations.Count == 0)
             {
-                var end = rest.IndexOf((byte)'\n');
-                var line = end < 0 ? rest : rest[..(end + 1)];
-                rest = end < 0 ? default : rest[(end + 1)..];
-                var space = line.IndexOf((byte)' ');
-                var nameBytes = space < 0 ? line.TrimEnd((byte)'\n') : line[..space];
-                var tail = space < 0 ? "\n"u8 : line[space..];
-                var name = Encoding.UTF8.GetString(nameBytes);
-                _router!.Route(name, result);
-                if (result.Destinations.Count == 0)
+                if (result.NothingMatched)
                 {
-                    if (result.NothingMatched)
-                    {
-                        unmatched++;
-                    }
-                    else
-                    {
-                        blackholed++;
-                    }
-
-                    continue;
+                    unmatched++;
+                }
+                else
+                {
+                    blackholed++;
                 }
 
-                var renamed = !string.Equals(result.Name, name, StringComparison.Ordinal);
-                rewritten += renamed ? 1 : 0;
-                var newName = renamed ? Encoding.UTF8.GetBytes(result.Name) : null;
-                foreach (var node in result.Destinations)
-                {
-                    var buffer = buffers[node] ??= new GraphitePooledBuffer(Math.Max(256, payload.Length / Math.Max(1, _links.Length - 1)));
-                    buffer.Write(newName is null ? nameBytes : newName);
-                    buffer.Write(tail);
-                    counts[node]++;
-                }
+                continue;
             }
 
-            _metrics.RoutingDropped.WithLabels("blackhole").Inc(blackholed);
-            _metrics.RoutingDropped.WithLabels("no_match").Inc(unmatched);
-            _metrics.RoutingRewritten.Inc(rewritten);
-            var offers = new List<Task<bool>>(_links.Length);
-            for (var node = 0; node < _links.Length; node++)
+            var renamed = !string.Equals(result.Name, name, StringComparison.Ordinal);
+            rewritten += renamed ? 1 : 0;
+            var newName = renamed ? Encoding.UTF8.GetBytes(result.Name) : null;
+            foreach (var node in result.Destinations)
             {
-                if (buffers[node] is { } buffer)
+                var buffer = batches.Line(node);
+                buffer.Write(newName is null ? nameBytes : newName);
+                buffer.Write(tail);
+            }
+        }
+
+        _metrics.RoutingDropped.WithLabels("blackhole").Inc(blackholed);
+        _metrics.RoutingDropped.WithLabels("no_match").Inc(unmatched);
+        _metrics.RoutingRewritten.Inc(rewritten);
+        return batches.Offer();
+    }
+
+    /// <summary>One payload's lines grouped per link, each group offered to its link as one chunk.</summary>
+    private sealed class PerLink(GraphiteDestinationLink[] links, int initialBytes) : IDisposable
+    {
+        private readonly GraphitePooledBuffer?[] _buffers = new GraphitePooledBuffer?[links.Length];
+        private readonly int[] _counts = new int[links.Length];
+
+        /// <summary>The buffer for one more line to link <paramref name="node"/>.</summary>
+        public GraphitePooledBuffer Line(int node)
+        {
+            _counts[node]++;
+            return _buffers[node] ??= new GraphitePooledBuffer(initialBytes);
+        }
+
+        public List<Task<bool>> Offer()
+        {
+            var offers = new List<Task<bool>>(links.Length);
+            for (var node = 0; node < links.Length; node++)
+            {
+                if (_buffers[node] is { } buffer)
                 {
-                    offers.Add(_links[node].OfferAsync(buffer.ToArray(), counts[node]));
+                    offers.Add(links[node].OfferAsync(buffer.ToArray(), _counts[node]));
                 }
             }
 
             return offers;
         }
-        finally
+
+        public void Dispose()
         {
-            foreach (var buffer in buffers)
+            foreach (var buffer in _buffers)
             {
                 buffer?.Dispose();
             }
