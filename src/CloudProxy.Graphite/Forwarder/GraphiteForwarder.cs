@@ -179,9 +179,7 @@ internal sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedServi
         var rest = payload;
         while (!rest.IsEmpty)
         {
-            var end = rest.IndexOf((byte)'\n');
-            var line = end < 0 ? rest : rest[..(end + 1)];
-            rest = end < 0 ? default : rest[(end + 1)..];
+            var line = NextLine(ref rest);
             var text = line.TrimEnd((byte)'\n');
             var first = text.IndexOf((byte)' ');
             var last = text.LastIndexOf((byte)' ');
@@ -288,9 +286,7 @@ internal sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedServi
         var rest = payload;
         while (!rest.IsEmpty)
         {
-            var end = rest.IndexOf((byte)'\n');
-            var line = end < 0 ? rest : rest[..(end + 1)];
-            rest = end < 0 ? default : rest[(end + 1)..];
+            var line = NextLine(ref rest);
             var space = line.IndexOf((byte)' ');
             var found = _ring!.GetNodes(space < 0 ? line : line[..space], nodes);
             for (var n = 0; n < found; n++)
@@ -311,9 +307,7 @@ internal sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedServi
         var rest = payload;
         while (!rest.IsEmpty)
         {
-            var end = rest.IndexOf((byte)'\n');
-            var line = end < 0 ? rest : rest[..(end + 1)];
-            rest = end < 0 ? default : rest[(end + 1)..];
+            var line = NextLine(ref rest);
             var space = line.IndexOf((byte)' ');
             var nameBytes = space < 0 ? line.TrimEnd((byte)'\n') : line[..space];
             var tail = space < 0 ? "\n"u8 : line[space..];
@@ -348,6 +342,15 @@ internal sealed partial class GraphiteForwarder : IEnvelopeHandler, IHostedServi
         _metrics.RoutingDropped.WithLabels("no_match").Inc(unmatched);
         _metrics.RoutingRewritten.Inc(rewritten);
         return batches.Offer();
+    }
+
+    /// <summary>Takes the next line, with its '\n' when it has one, off the front of <paramref name="rest"/>.</summary>
+    private static ReadOnlySpan<byte> NextLine(ref ReadOnlySpan<byte> rest)
+    {
+        var end = rest.IndexOf((byte)'\n');
+        var line = end < 0 ? rest : rest[..(end + 1)];
+        rest = end < 0 ? default : rest[(end + 1)..];
+        return line;
     }
 
     /// <summary>One payload's lines grouped per link, each group offered to its link as one chunk.</summary>
