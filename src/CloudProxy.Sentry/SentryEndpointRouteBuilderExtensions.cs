@@ -25,20 +25,14 @@ public static class SentryEndpointRouteBuilderExtensions
         app.ServiceProvider.GetRequiredService<SentryStatusFields>();
         var passthrough = app.ServiceProvider.GetRequiredService<SentryPassthrough>();
         var group = app.MapGroup("/api");
-        (string Path, RequestDelegate Handler, string Name)[] routes =
-        [
-            ("/{project}/envelope/", handler.EnvelopeAsync, "envelope"),
-            ("/{project}/store/", handler.StoreAsync, "store"),
-            ("/store/", handler.StoreAsync, "store-legacy"),
-            ("/{project}/security/", handler.SecurityAsync, "security"),
-            ("/{project}/csp-report/", handler.SecurityAsync, "csp-report"),
-            ("/{project}/minidump/", handler.MinidumpAsync, "minidump"),
-            ("/{project}/events/{id}/attachments/", handler.AttachmentAsync, "attachments"),
-        ];
-        foreach (var (path, run, name) in routes)
+        foreach (var endpoint in SentryIngressEndpoints.Buffered)
         {
-            group.MapPost(path, run).WithName("sentry-" + name);
-            group.MapMethods(path, [HttpMethods.Options], handler.PreflightAsync).WithName("sentry-preflight-" + name);
+            var which = endpoint.Endpoint;
+            foreach (var (path, name) in endpoint.Routes)
+            {
+                group.MapPost(path, context => handler.HandleAsync(context, which)).WithName("sentry-" + name);
+                group.MapMethods(path, [HttpMethods.Options], handler.PreflightAsync).WithName("sentry-preflight-" + name);
+            }
         }
 
         // The one prefix catch-all, under /api only: Sentry endpoints this proxy does not buffer. Lowest

@@ -3,7 +3,7 @@ namespace CloudProxy.Sentry;
 /// <summary>Every metric the Sentry module exports: <c>cloudproxy_sentry_&lt;thing&gt;_&lt;unit&gt;</c>, and ogre's names.</summary>
 internal static class SentryMetricNames
 {
-    /// <summary>Labels: <c>endpoint</c> (envelope, store, security, minidump, attachment, passthrough, preflight), <c>outcome</c>.</summary>
+    /// <summary>Labels: <c>endpoint</c> (envelope, store, security, minidump, attachment, passthrough, preflight: <see cref="Ingress.SentryIngressEndpoints"/>), <c>outcome</c>.</summary>
     public const string Requests = "cloudproxy_sentry_requests_total";
 
     /// <summary>Label <c>reason</c>: why a request was refused (auth_missing, body_too_large, rate_limited…).</summary>

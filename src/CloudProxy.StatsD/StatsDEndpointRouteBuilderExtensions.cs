@@ -41,11 +41,7 @@ public static class StatsDEndpointRouteBuilderExtensions
         return app;
     }
 
+    /// <summary>Each metric type's route, <c>/{name}/{key}</c>, from its descriptor.</summary>
     private static readonly (StatsDMetricType Type, string Path)[] Routes =
-    [
-        (StatsDMetricType.Count, "/count/{key}"),
-        (StatsDMetricType.Gauge, "/gauge/{key}"),
-        (StatsDMetricType.Timing, "/timing/{key}"),
-        (StatsDMetricType.Set, "/set/{key}"),
-    ];
+        [.. StatsDMetricTypes.All.Values.OrderBy(i => i.Type).Select(i => (i.Type, "/" + i.Name + "/{key}"))];
 }

@@ -3,7 +3,7 @@ namespace CloudProxy.StatsD;
 /// <summary>Every metric the StatsD module exports: <c>cloudproxy_statsd_&lt;thing&gt;_&lt;unit&gt;</c>.</summary>
 internal static class StatsDMetricNames
 {
-    /// <summary>Labels: <c>endpoint</c> (heartbeat, count, gauge, timing, set, batch, preflight), <c>outcome</c>.</summary>
+    /// <summary>Labels: <c>endpoint</c> (heartbeat, count, gauge, timing, set, batch, preflight: <see cref="Ingress.StatsDIngressLabels"/>), <c>outcome</c>.</summary>
     public const string Requests = "cloudproxy_statsd_requests_total";
 
     /// <summary>Label <c>reason</c>: why a request was refused (invalid_key, token_missing, outbox_full…).</summary>

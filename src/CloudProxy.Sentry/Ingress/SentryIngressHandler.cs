@@ -61,21 +61,13 @@ internal sealed partial class SentryIngressHandler
         _noUpstream = roles.Has(ServiceRoles.SentryForwarder) && SentryUpstream.Resolve(options.Value.Forwarder, []).Count == 0;
     }
 
-    public Task EnvelopeAsync(HttpContext context) => HandleAsync(context, SentryIngressEndpoint.Envelope);
-
-    public Task StoreAsync(HttpContext context) => HandleAsync(context, SentryIngressEndpoint.Store);
-
-    public Task SecurityAsync(HttpContext context) => HandleAsync(context, SentryIngressEndpoint.Security);
-
-    public Task MinidumpAsync(HttpContext context) => HandleAsync(context, SentryIngressEndpoint.Minidump);
-
-    public Task AttachmentAsync(HttpContext context) => HandleAsync(context, SentryIngressEndpoint.Attachment);
-
     public Task PreflightAsync(HttpContext context) => _replies.PreflightAsync(context);
 
-    private async Task HandleAsync(HttpContext context, SentryIngressEndpoint endpoint)
+    /// <summary>A buffered route (<see cref="SentryIngressEndpoints.Buffered"/>); its rules are its <see cref="SentryEndpointInfo"/>.</summary>
+    public async Task HandleAsync(HttpContext context, SentryIngressEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var route = SentryIngressEndpoints.Of(endpoint);
         _metrics.OgreReqCount.Inc();
         SentryReplies.ApplyCors(context);
         if (_noUpstream)
@@ -99,10 +91,10 @@ internal sealed partial class SentryIngressHandler
             return;
         }
 
-        var limit = endpoint switch
+        var limit = route.Limit switch
         {
-            SentryIngressEndpoint.Envelope => _options.MaxEnvelopeBytes,
-            SentryIngressEndpoint.Minidump or SentryIngressEndpoint.Attachment => _options.MaxAttachmentBytes,
+            SentryBodyLimit.Envelope => _options.MaxEnvelopeBytes,
+            SentryBodyLimit.Attachment => _options.MaxAttachmentBytes,
             _ => _options.MaxEventBytes,
         };
         var (status, body, bodyError) = await SentryBodyReader.ReadAsync(request, limit, context.RequestAborted);
@@ -119,17 +111,17 @@ internal sealed partial class SentryIngressHandler
             return;
         }
 
-        if (body.Length == 0 && endpoint is SentryIngressEndpoint.Envelope or SentryIngressEndpoint.Store or SentryIngressEndpoint.Security)
+        if (body.Length == 0 && route.RequiresBody)
         {
             await Refuse(context, endpoint, SentryRefusal.EmptyBody, "empty body");
             return;
         }
 
         string? eventId = null;
-        var categories = SentryCategories.Attachment;
-        switch (endpoint)
+        var categories = route.Categories;
+        switch (route.Payload)
         {
-            case SentryIngressEndpoint.Envelope:
+            case SentryPayload.Envelope:
                 if (!SentryPayloadReader.TryReadEnvelope(body, _options.MaxEventBytes, out var info, out var envelopeError, out var tooLarge))
                 {
                     await Refuse(context, endpoint, tooLarge ? SentryRefusal.EventTooLarge : SentryRefusal.MalformedEnvelope, envelopeError!);
@@ -151,7 +143,7 @@ internal sealed partial class SentryIngressHandler
                 }
 
                 break;
-            case SentryIngressEndpoint.Store:
+            case SentryPayload.StoreEvent:
                 if (!SentryPayloadReader.TryReadStoreEventId(body, out eventId, out var isTransaction, out var storeError))
                 {
                     await Refuse(context, endpoint, SentryRefusal.MalformedEvent, storeError!);
@@ -159,12 +151,6 @@ internal sealed partial class SentryIngressHandler
                 }
 
                 categories = isTransaction ? SentryCategories.Transaction : SentryCategories.Error;
-                break;
-            case SentryIngressEndpoint.Security:
-                categories = SentryCategories.Security;
-                break;
-            case SentryIngressEndpoint.Minidump:
-                categories = SentryCategories.Error;
                 break;
         }
 
@@ -178,7 +164,7 @@ internal sealed partial class SentryIngressHandler
         {
             if (refused.Refusal == SentryRefusal.QuotaExceeded)
             {
-                _outcomes.RateLimited(auth.PublicKey, project, SentryOutcomeReporter.QuotaReason, endpoint, body);
+                _outcomes.RateLimited(auth.PublicKey, project, SentryOutcomeReporter.QuotaReason, route, body);
             }
 
             await Refuse(context, endpoint, refused.Refusal, refused.Reason);
@@ -187,15 +173,15 @@ internal sealed partial class SentryIngressHandler
 
         if (_limits.TryMatch(auth.PublicKey, project, categories, _time.GetUtcNow(), out var matches))
         {
-            _outcomes.RateLimited(auth.PublicKey, project, matches!.Select(m => m.ReasonCode).FirstOrDefault(r => r is not null), endpoint, body);
+            _outcomes.RateLimited(auth.PublicKey, project, matches!.Select(m => m.ReasonCode).FirstOrDefault(r => r is not null), route, body);
             await _replies.RateLimitedAsync(context, endpoint, matches!);
             return;
         }
 
         eventId = eventId is null
-            ? endpoint is SentryIngressEndpoint.Store or SentryIngressEndpoint.Security or SentryIngressEndpoint.Minidump ? Guid.CreateVersion7(_time.GetUtcNow()).ToString("N") : null
+            ? route.MintsEventId ? Guid.CreateVersion7(_time.GetUtcNow()).ToString("N") : null
             : SentryPayloadReader.Normalize(eventId);
-        var envelope = BuildEnvelope(context, endpoint, auth, project, eventId, categories, body);
+        var envelope = BuildEnvelope(context, route.Kind!, auth, project, eventId, categories, body);
         if (await _outbox.EnqueueAsync(envelope) == OutboxResult.Refused)
         {
             _metrics.OgreFailedPutToQueue.Inc();
@@ -210,13 +196,13 @@ internal sealed partial class SentryIngressHandler
 
         _metrics.OgrePutToQueue.Inc();
         _metrics.BytesAccepted.Inc(body.Length);
-        switch (endpoint)
+        switch (route.Reply)
         {
-            case SentryIngressEndpoint.Minidump:
-                await _replies.PlainIdAsync(context, eventId!);
+            case SentryReply.PlainId:
+                await _replies.PlainIdAsync(context, endpoint, eventId!);
                 break;
-            case SentryIngressEndpoint.Attachment:
-                await _replies.CreatedAsync(context);
+            case SentryReply.Created:
+                await _replies.CreatedAsync(context, endpoint);
                 break;
             default:
                 await _replies.EventIdAsync(context, endpoint, eventId);
@@ -224,7 +210,7 @@ internal sealed partial class SentryIngressHandler
         }
     }
 
-    private Envelope BuildEnvelope(HttpContext context, SentryIngressEndpoint endpoint, SentryAuth auth, string? project, string? eventId, SentryCategories categories, byte[] body)
+    private Envelope BuildEnvelope(HttpContext context, string kind, SentryAuth auth, string? project, string? eventId, SentryCategories categories, byte[] body)
     {
         var request = context.Request;
         var headers = new Dictionary<string, string>(12, StringComparer.OrdinalIgnoreCase)
@@ -262,14 +248,7 @@ internal sealed partial class SentryIngressHandler
         return new Envelope
         {
             Topic = _topic,
-            Kind = endpoint switch
-            {
-                SentryIngressEndpoint.Envelope => SentryEnvelopeHeaders.EnvelopeKind,
-                SentryIngressEndpoint.Store => SentryEnvelopeHeaders.StoreKind,
-                SentryIngressEndpoint.Security => SentryEnvelopeHeaders.SecurityKind,
-                SentryIngressEndpoint.Minidump => SentryEnvelopeHeaders.MinidumpKind,
-                _ => SentryEnvelopeHeaders.AttachmentKind,
-            },
+            Kind = kind,
             Key = auth.PublicKey,
             ReceivedAt = _time.GetUtcNow(),
             TraceParent = activity is { IdFormat: ActivityIdFormat.W3C } ? activity.Id : null,

@@ -6,19 +6,6 @@ namespace CloudProxy.Sentry.Ingress;
 /// <summary>The ingress's counters (ours and ogre's); label children are resolved once, not per request.</summary>
 internal sealed class SentryIngressMetrics
 {
-    private static readonly string[] EndpointNames = ["envelope", "store", "security", "minidump", "attachment", "passthrough", "preflight"];
-
-    private static readonly string[] OutcomeNames =
-        ["ok", "bad_request", "unauthorized", "forbidden", "payload_too_large", "unsupported_media_type", "too_many_requests", "unavailable", "bad_gateway"];
-
-    private static readonly string[] ReasonNames =
-    [
-        "auth_missing", "auth_multiple", "auth_invalid", "key_not_allowed", "project_not_allowed", "invalid_project",
-        "unsupported_encoding", "corrupt_body", "body_too_large", "event_too_large", "malformed_envelope", "malformed_event",
-        "empty_body", "rate_limited", "quota_exceeded", "outbox_full", "aborted", "no_upstream", "invalid_path", "not_found",
-        "passthrough_disabled",
-    ];
-
     private readonly ICounter[,] _requests;
     private readonly ICounter[] _refusals;
 
@@ -26,9 +13,9 @@ internal sealed class SentryIngressMetrics
     {
         ArgumentNullException.ThrowIfNull(factory);
         var requests = factory.CreateCounter(SentryMetricNames.Requests, "Sentry ingress requests by endpoint and outcome.", ["endpoint", "outcome"]);
-        _requests = LabelledCounters.Grid(requests, EndpointNames, OutcomeNames);
+        _requests = LabelledCounters.GridByValue<SentryIngressEndpoint, Outcome>(requests, SentryIngressEndpoints.Label, Label);
         var refusals = factory.CreateCounter(SentryMetricNames.Refusals, "Sentry ingress requests refused, by reason.", ["reason"]);
-        _refusals = LabelledCounters.Children(refusals, ReasonNames);
+        _refusals = LabelledCounters.ByValue<SentryRefusal>(refusals, SentryIngressEndpoints.Label);
         BytesAccepted = factory.CreateCounter(SentryMetricNames.BytesAccepted, "Decompressed Sentry payload bytes handed to the outbox.");
         OgrePutToQueue = factory.CreateCounter(SentryMetricNames.OgrePutToQueue, "ogre: events put in the queue (outbox or spool).");
         OgreFailedPutToQueue = factory.CreateCounter(SentryMetricNames.OgreFailedPutToQueue, "ogre: events that could not be queued (outbox and spool full).");
@@ -44,22 +31,50 @@ internal sealed class SentryIngressMetrics
     public ICounter OgreReqCount { get; }
 
     public void Request(SentryIngressEndpoint endpoint, int statusCode) =>
-        _requests[(int)endpoint, OutcomeIndex(statusCode)].Inc();
+        _requests[(int)endpoint, (int)OutcomeOf(statusCode)].Inc();
 
     public void Refusal(SentryRefusal reason) => _refusals[(int)reason].Inc();
 
-    public static string ReasonName(SentryRefusal reason) => ReasonNames[(int)reason];
+    public static string ReasonName(SentryRefusal reason) => SentryIngressEndpoints.Label(reason);
 
-    private static int OutcomeIndex(int statusCode) => statusCode switch
+    /// <summary>The <c>outcome</c> label of the request counter.</summary>
+    internal enum Outcome
     {
-        < 400 => 0,
-        401 => 2,
-        403 => 3,
-        413 => 4,
-        415 => 5,
-        429 => 6,
-        502 or 504 => 8,
-        >= 500 => 7,
-        _ => 1,
+        Ok,
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        TooManyRequests,
+        Unavailable,
+        BadGateway,
+    }
+
+    internal static Outcome OutcomeOf(int statusCode) => statusCode switch
+    {
+        < 400 => Outcome.Ok,
+        401 => Outcome.Unauthorized,
+        403 => Outcome.Forbidden,
+        413 => Outcome.PayloadTooLarge,
+        415 => Outcome.UnsupportedMediaType,
+        429 => Outcome.TooManyRequests,
+        502 or 504 => Outcome.BadGateway,
+        >= 500 => Outcome.Unavailable,
+        _ => Outcome.BadRequest,
+    };
+
+    internal static string Label(Outcome outcome) => outcome switch
+    {
+        Outcome.Ok => "ok",
+        Outcome.BadRequest => "bad_request",
+        Outcome.Unauthorized => "unauthorized",
+        Outcome.Forbidden => "forbidden",
+        Outcome.PayloadTooLarge => "payload_too_large",
+        Outcome.UnsupportedMediaType => "unsupported_media_type",
+        Outcome.TooManyRequests => "too_many_requests",
+        Outcome.Unavailable => "unavailable",
+        Outcome.BadGateway => "bad_gateway",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "no label for this outcome"),
     };
 }

@@ -52,17 +52,18 @@ internal sealed class SentryOutcomeReporter : BackgroundService
     }
 
     /// <summary>Counts what one refused request held, by category; a request without key or project id cannot be reported.</summary>
-    public void RateLimited(string? key, string? project, string? reason, SentryIngressEndpoint endpoint, ReadOnlySpan<byte> body)
+    public void RateLimited(string? key, string? project, string? reason, SentryEndpointInfo endpoint, ReadOnlySpan<byte> body)
     {
         if (!_enabled || string.IsNullOrEmpty(key) || string.IsNullOrEmpty(project))
         {
             return;
         }
 
+        ArgumentNullException.ThrowIfNull(endpoint);
         reason ??= string.Empty;
-        switch (endpoint)
+        switch (endpoint.Payload)
         {
-            case SentryIngressEndpoint.Envelope:
+            case SentryPayload.Envelope:
                 if (!SentryEnvelopeSplit.TryReadItems(body, out _, out var items))
                 {
                     return;
@@ -91,20 +92,21 @@ internal sealed class SentryOutcomeReporter : BackgroundService
                 }
 
                 break;
-            case SentryIngressEndpoint.Store:
+            case SentryPayload.StoreEvent:
                 Add(key, project, reason, SentryPayloadReader.TryReadStoreEventId(body, out _, out var isTransaction, out _) && isTransaction ? "transaction" : "error", 1);
                 break;
-            case SentryIngressEndpoint.Security:
-                Add(key, project, reason, "security", 1);
-                break;
-            case SentryIngressEndpoint.Minidump:
-                Add(key, project, reason, "error", 1);
-                Add(key, project, reason, "attachment", Math.Max(1, body.Length));
-                Add(key, project, reason, "attachment_item", 1);
-                break;
-            case SentryIngressEndpoint.Attachment:
-                Add(key, project, reason, "attachment", Math.Max(1, body.Length));
-                Add(key, project, reason, "attachment_item", 1);
+            default:
+                if (endpoint.OutcomeCategory is { } category)
+                {
+                    Add(key, project, reason, category, 1);
+                }
+
+                if (endpoint.BodyIsAttachment)
+                {
+                    Add(key, project, reason, "attachment", Math.Max(1, body.Length));
+                    Add(key, project, reason, "attachment_item", 1);
+                }
+
                 break;
         }
     }

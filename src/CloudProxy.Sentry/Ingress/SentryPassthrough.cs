@@ -26,11 +26,12 @@ internal sealed partial class SentryPassthrough
         "Connection", "Keep-Alive", "Proxy-Connection", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Host", "Content-Length",
     };
 
-    // The buffered routes (SentryEndpointRouteBuilderExtensions): with anything after them they are no Sentry path.
-    private static readonly HashSet<string> IngestionNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "envelope", "store", "security", "csp-report", "minidump", "events",
-    };
+    // The buffered routes' names after the project id (SentryIngressEndpoints): with anything after them they are no Sentry path.
+    private static readonly HashSet<string> IngestionNames = new(
+        SentryIngressEndpoints.Buffered.SelectMany(e => e.Routes)
+            .Where(r => r.Path.StartsWith("/{project}/", StringComparison.Ordinal))
+            .Select(r => r.Path.Split('/')[2]),
+        StringComparer.OrdinalIgnoreCase);
 
     private readonly SentryUpstream? _upstream;
     private readonly IHttpClientFactory _clients;

@@ -78,10 +78,10 @@ internal sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider t
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
-    public Task PlainIdAsync(HttpContext context, string eventId)
+    public Task PlainIdAsync(HttpContext context, SentryIngressEndpoint endpoint, string eventId)
     {
         ArgumentNullException.ThrowIfNull(context);
-        metrics.Request(SentryIngressEndpoint.Minidump, StatusCodes.Status200OK);
+        metrics.Request(endpoint, StatusCodes.Status200OK);
         var response = context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "text/plain; charset=utf-8";
@@ -90,10 +90,10 @@ internal sealed class SentryReplies(SentryIngressMetrics metrics, TimeProvider t
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
-    public Task CreatedAsync(HttpContext context)
+    public Task CreatedAsync(HttpContext context, SentryIngressEndpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(context);
-        metrics.Request(SentryIngressEndpoint.Attachment, StatusCodes.Status201Created);
+        metrics.Request(endpoint, StatusCodes.Status201Created);
         context.Response.StatusCode = StatusCodes.Status201Created;
         context.Response.ContentLength = 0;
         return Task.CompletedTask;

@@ -220,7 +220,7 @@ internal static class StatsDBatchReader
     {
         if (entry.Type is null || !StatsDMetricTypes.TryParseName(entry.Type, out var type))
         {
-            result.AddError(index, new StatsDError(StatsDProblem.InvalidType, "type must be one of count, gauge, timing, set (or c, g, ms, s)"));
+            result.AddError(index, new StatsDError(StatsDProblem.InvalidType, $"type must be one of {StatsDMetricTypes.NameList} (or {StatsDMetricTypes.SuffixList})"));
             return;
         }
 
@@ -237,8 +237,9 @@ internal static class StatsDBatchReader
             return;
         }
 
-        var relative = type == StatsDMetricType.Gauge && entry.Shift is not null;
-        var value = relative ? entry.Shift : entry.Value ?? (type == StatsDMetricType.Timing ? string.Empty : "1");
+        var info = StatsDMetricTypes.Of(type);
+        var relative = info.Shifts && entry.Shift is not null;
+        var value = relative ? entry.Shift : entry.Value ?? info.DefaultValue ?? string.Empty;
         var length = builder.Length;
         var lines = builder.LineCount;
         if (!StatsDMetricWriter.TryAppend(builder, policy, entry.Key, type, value, relative, rate, entry.Tags, out var error))
@@ -247,7 +248,7 @@ internal static class StatsDBatchReader
             return;
         }
 
-        if (type is StatsDMetricType.Count or StatsDMetricType.Timing && !sampler.Keep(rate))
+        if (info.Sampled && !sampler.Keep(rate))
         {
             builder.Truncate(length, lines);
             result.SampledOut++;

@@ -100,7 +100,8 @@ internal sealed partial class StatsDIngressHandler
     public async Task MetricAsync(HttpContext context, StatsDMetricType type)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var endpoint = (StatsDIngressEndpoint)((int)type + 1);
+        var info = StatsDMetricTypes.Of(type);
+        var endpoint = StatsDIngressLabels.EndpointOf(type);
         await _cors.ApplyAsync(context);
         if (!await AdmitClientAsync(context, endpoint))
         {
@@ -152,20 +153,15 @@ internal sealed partial class StatsDIngressHandler
         }
 
         double rate = 1;
-        if (type is StatsDMetricType.Count or StatsDMetricType.Timing && p.SampleRate is not null
+        if (info.Sampled && p.SampleRate is not null
             && !StatsDNumber.TryParseSampleRate(p.SampleRate, out rate))
         {
             await Refuse(context, endpoint, StatsDRefusal.InvalidSampleRate, "Invalid sample rate specified: sampleRate must be a number greater than 0 and at most 1");
             return;
         }
 
-        var relative = type == StatsDMetricType.Gauge && p.Shift is not null;
-        var value = type switch
-        {
-            StatsDMetricType.Timing => p.Time ?? string.Empty,
-            StatsDMetricType.Gauge when relative => p.Shift!,
-            _ => p.Value ?? "1", // statsd-http-proxy's default for count, gauge and set
-        };
+        var relative = info.Shifts && p.Shift is not null;
+        var value = relative ? p.Shift! : p.ValueOf(info.ValueName) ?? info.DefaultValue ?? string.Empty;
 
         using var lines = new StatsDLineBuilder(128);
         if (!StatsDMetricWriter.TryAppend(lines, Policy, key, type, value, relative, rate, p.Tags, out var error))

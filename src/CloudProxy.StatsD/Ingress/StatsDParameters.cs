@@ -138,6 +138,14 @@ internal sealed class StatsDParameters
         }
     }
 
+    /// <summary>The parameter a metric type's value comes in (<see cref="StatsDMetricTypeInfo.ValueName"/>: <c>value</c> or <c>time</c>).</summary>
+    public string? ValueOf(string name) => name switch
+    {
+        "value" => Value,
+        "time" => Time,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "not a value parameter"),
+    };
+
     private void Set(string name, string? value)
     {
         if (value is null)

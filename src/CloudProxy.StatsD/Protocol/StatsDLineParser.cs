@@ -31,7 +31,7 @@ internal static class StatsDLineParser
         var typeText = pipe < 0 ? rest : rest[..pipe];
         if (!StatsDMetricTypes.TryParseSuffix(typeText, out var type))
         {
-            error = new StatsDError(StatsDProblem.InvalidType, "metric type must be one of c, g, ms, s");
+            error = new StatsDError(StatsDProblem.InvalidType, "metric type must be one of " + StatsDMetricTypes.SuffixList);
             return false;
         }
 
@@ -69,7 +69,7 @@ internal static class StatsDLineParser
             }
         }
 
-        var relative = type == StatsDMetricType.Gauge && value.Length > 0 && value[0] is '+' or '-';
+        var relative = StatsDMetricTypes.Of(type).Shifts && value.Length > 0 && value[0] is '+' or '-';
         return StatsDMetricWriter.TryAppend(builder, policy, key, type, value, relative, rate, tags, out error);
     }
 }

@@ -10,7 +10,8 @@ internal static class StatsDMetricWriter
     /// Validates and appends. <paramref name="relative"/> makes a gauge value a shift (<c>+N</c>/<c>-N</c>).
     /// A negative absolute gauge is written as <c>key:0|g</c> then <c>key:-N|g</c>, since StatsD reads a
     /// lone <c>-N|g</c> as a decrement. The sample rate (already validated, in (0, 1]) is written for
-    /// counters and timers only: StatsD ignores it on gauges and sets.
+    /// the types whose <see cref="StatsDMetricTypeInfo.Sampled"/> is set (counters and timers): StatsD ignores it
+    /// on gauges and sets. The value's rules are the type's <see cref="StatsDMetricTypeInfo.Value"/>.
     /// </summary>
     public static bool TryAppend(
         StatsDLineBuilder builder,
@@ -37,9 +38,10 @@ internal static class StatsDMetricWriter
 
         var normalizedKey = keyBuffer[..keyLength];
         var normalizedTags = tagBuffer[..tagLength];
-        var rate = type is StatsDMetricType.Count or StatsDMetricType.Timing ? sampleRate : 1;
+        var info = StatsDMetricTypes.Of(type);
+        var rate = info.Sampled ? sampleRate : 1;
 
-        if (type == StatsDMetricType.Set)
+        if (info.Value == StatsDValueKind.Text)
         {
             var problem = StatsDNames.ValidateSetValue(value);
             if (problem is not null)
@@ -57,33 +59,28 @@ internal static class StatsDMetricWriter
         if (!StatsDNumber.TryParse(value, out var number))
         {
             error = value.IsEmpty
-                ? new StatsDError(StatsDProblem.MissingValue, $"{Describe(type, relative)} is missing")
-                : new StatsDError(StatsDProblem.InvalidValue, $"{Describe(type, relative)} is not a finite number in invariant format (e.g. 12 or -3.5)");
+                ? new StatsDError(StatsDProblem.MissingValue, $"{Describe(info, relative)} is missing")
+                : new StatsDError(StatsDProblem.InvalidValue, $"{Describe(info, relative)} is not a finite number in invariant format (e.g. 12 or -3.5)");
             return false;
         }
 
-        if (type == StatsDMetricType.Timing && number < 0)
+        if (info.Value == StatsDValueKind.NonNegativeNumber && number < 0)
         {
-            error = new StatsDError(StatsDProblem.InvalidValue, "time must not be negative");
+            error = new StatsDError(StatsDProblem.InvalidValue, $"{info.ValueName} must not be negative");
             return false;
         }
 
         Span<byte> text = stackalloc byte[StatsDNumber.MaxFormattedLength];
-        if (type == StatsDMetricType.Gauge && !relative && number < 0)
+        if (info.Shifts && !relative && number < 0)
         {
             builder.AppendMetric(policy.PrefixUtf8, normalizedKey, "0"u8, type, 1, normalizedTags);
         }
 
-        var length = StatsDNumber.Format(number, text, forceSign: relative && type == StatsDMetricType.Gauge);
+        var length = StatsDNumber.Format(number, text, forceSign: relative && info.Shifts);
         builder.AppendMetric(policy.PrefixUtf8, normalizedKey, text[..length], type, rate, normalizedTags);
         error = default;
         return true;
     }
 
-    private static string Describe(StatsDMetricType type, bool relative) => type switch
-    {
-        StatsDMetricType.Timing => "time",
-        StatsDMetricType.Gauge when relative => "shift",
-        _ => "value",
-    };
+    private static string Describe(StatsDMetricTypeInfo info, bool relative) => relative && info.Shifts ? "shift" : info.ValueName;
 }
