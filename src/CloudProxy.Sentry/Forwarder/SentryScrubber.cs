@@ -206,9 +206,10 @@ internal sealed partial class SentryScrubber
         JsonObject? root;
         try
         {
-            root = JsonNode.Parse(json) as JsonObject;
+            using var document = JsonDocument.Parse(json.ToArray());
+            root = NodeOf(document.RootElement) as JsonObject;
         }
-        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
+        catch (JsonException)
         {
             return null;
         }
@@ -255,6 +256,37 @@ internal sealed partial class SentryScrubber
         }
 
         return counts.Sum() == before ? null : Encoding.UTF8.GetBytes(root.ToJsonString(Compact));
+    }
+
+    /// <summary>
+    /// A mutable copy of the element. A key given twice keeps its last value, as Relay's serde_json reading
+    /// does (JsonNode.Parse would throw on the duplicate and leave the event unscrubbed).
+    /// </summary>
+    private static JsonNode? NodeOf(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var o = new JsonObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    o[property.Name] = NodeOf(property.Value);
+                }
+
+                return o;
+            case JsonValueKind.Array:
+                var a = new JsonArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    a.Add(NodeOf(item));
+                }
+
+                return a;
+            case JsonValueKind.Null:
+                return null;
+            default:
+                return JsonValue.Create(element.Clone());
+        }
     }
 
     private static void ReplaceIp(JsonObject? parent, string key, int[] counts)

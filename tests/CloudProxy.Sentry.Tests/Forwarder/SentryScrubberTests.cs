@@ -236,4 +236,15 @@ public sealed class SentryScrubberTests
         var scrubbed = new SentryScrubber(new SentryScrubOptions { Enabled = true, Passwords = true }).Scrub(envelope);
         Assert.Equal(body, Encoding.UTF8.GetString(scrubbed.Payload.Span));
     }
+
+    [Fact]
+    public void A_key_given_twice_keeps_its_last_value_scrubbed()
+    {
+        var body = Header + "\n{\"type\":\"event\"}\n{\"extra\":{\"password\":\"a\",\"password\":\"b\"},\"user\":{}}\n";
+        var scrubbed = All().Scrub(EnvelopeOf(body));
+        Assert.True(SentryEnvelopeSplit.TryReadItems(scrubbed.Payload.Span, out _, out var items));
+        Assert.Single(items);
+        var text = Encoding.UTF8.GetString(scrubbed.Payload.Span);
+        Assert.Contains("{\"extra\":{\"password\":\"[Filtered]\"},\"user\":{}}", text, StringComparison.Ordinal);
+    }
 }
