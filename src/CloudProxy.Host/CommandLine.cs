@@ -185,7 +185,8 @@ internal static class CommandLine
         text.AppendLine("                        KeyRequestsPerSecond, ProjectRequestsPerSecond, RateLimitPollSeconds, OutcomeReports (client reports of");
         text.AppendLine("                        rate-limited refusals, default true), OutcomeFlushSeconds; Forwarder: Upstreams (Name, Url,");
         text.AppendLine("                        Keys, Projects), Hosts, Projects, RequestTimeout, MaxRetries, Initial/Min/MaxConcurrency, LatencyRiseFactor,");
-        text.AppendLine("                        Compress (gzip bodies to the upstreams, default true)");
+        text.AppendLine("                        Compress (gzip bodies to the upstreams, default true); Scrub (before sending upstream, all off by");
+        text.AppendLine("                        default): Enabled, IpAddresses, Cookies, AuthHeaders, Passwords, CreditCards, Fields (key names)");
         text.AppendLine("  CloudProxy:Graphite   Topic; Gateway: KeyPrefix, DevMode, MaxBodyBytes, MaxDecompressedBytes, MaxNameLength,");
         text.AppendLine("                        MaxFutureSeconds, MaxAgeSeconds, TrustedProxies, PlaintextAddress, PlaintextPointsPerSecond,");
         text.AppendLine("                        PlaintextBurst, AdminAddress, AdminToken,");

@@ -64,6 +64,12 @@ internal static class SentryMetricNames
     /// <summary>Label <c>reason</c>: envelopes the forwarder answered Drop (unknown_kind).</summary>
     public const string EnvelopesDropped = "cloudproxy_sentry_envelopes_dropped_total";
 
+    /// <summary>
+    /// Label <c>rule</c> (ip, cookie, auth_header, password, credit_card, field): values the forwarder replaced
+    /// with <c>[Filtered]</c> before sending (<c>CloudProxy:Sentry:Scrub</c>), counted on each delivery attempt.
+    /// </summary>
+    public const string ScrubbedValues = "cloudproxy_sentry_scrubbed_values_total";
+
     // ogre's metric names, kept for its dashboards. Same meaning as in ogre, honest values.
 
     /// <summary>Events put in the queue (accepted into outbox or spool).</summary>

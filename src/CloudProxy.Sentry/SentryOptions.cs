@@ -11,6 +11,37 @@ internal sealed class SentryOptions
     public SentryIngressOptions Ingress { get; set; } = new();
 
     public SentryForwarderOptions Forwarder { get; set; } = new();
+
+    public SentryScrubOptions Scrub { get; set; } = new();
+}
+
+/// <summary>
+/// Section <c>CloudProxy:Sentry:Scrub</c>: opt-in data scrubbing applied by the <c>sentry-forwarder</c> before
+/// anything is sent upstream (the spool keeps envelopes as received). Everything off by default: nothing is
+/// scrubbed unless <see cref="Enabled"/> and at least one rule are on.
+/// </summary>
+internal sealed class SentryScrubOptions
+{
+    /// <summary>Master switch; the rules below apply only when it is on.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary><c>user.ip_address</c>, <c>request.env.REMOTE_ADDR</c>, IPv4/IPv6 literals in strings; and X-Forwarded-For is not sent.</summary>
+    public bool IpAddresses { get; set; }
+
+    /// <summary><c>request.cookies</c> and the <c>Cookie</c> / <c>Set-Cookie</c> request headers.</summary>
+    public bool Cookies { get; set; }
+
+    /// <summary><c>Authorization</c>, <c>Proxy-Authorization</c>, <c>X-Api-Key</c> and other credential headers in <c>request.headers</c>.</summary>
+    public bool AuthHeaders { get; set; }
+
+    /// <summary>Values under password-like keys (Relay's <c>@password</c> key patterns) and bearer tokens in strings.</summary>
+    public bool Passwords { get; set; }
+
+    /// <summary>Luhn-valid 13–19 digit numbers (spaces or dashes allowed between digits).</summary>
+    public bool CreditCards { get; set; }
+
+    /// <summary>More key names (case-insensitive, matched as substrings like Relay's <c>sensitiveFields</c>) whose values are replaced.</summary>
+    public IList<string> Fields { get; } = [];
 }
 
 /// <summary>Section <c>CloudProxy:Sentry:Ingress</c> (service <c>sentry-ingress</c>).</summary>

@@ -28,6 +28,7 @@ internal sealed partial class SentryForwarder : IEnvelopeHandler
     private readonly ILogger<SentryForwarder> _logger;
     private readonly LogThrottle _unknownKindLog;
     private readonly LogThrottle _requeueFailedLog;
+    private readonly SentryScrubber _scrubber;
 
     public SentryForwarder(
         IOptions<SentryOptions> options,
@@ -49,6 +50,7 @@ internal sealed partial class SentryForwarder : IEnvelopeHandler
         _logger = logger;
         _unknownKindLog = new LogThrottle(time);
         _requeueFailedLog = new LogThrottle(time);
+        _scrubber = new SentryScrubber(options.Value.Scrub, metrics.Scrubbed);
         registry.AddBeforeCollectCallback(() =>
         {
             // Computed at scrape time: limits expire on their own, with no event to update a gauge.
@@ -101,6 +103,8 @@ internal sealed partial class SentryForwarder : IEnvelopeHandler
             return DeliveryOutcome.Drop;
         }
 
+        // Scrubbed once for every upstream, before any request is built; a requeued or held copy is the scrubbed one.
+        envelope = _scrubber.Scrub(envelope);
         var targets = Targets(envelope);
         var results = new Task<(SentrySendResult Result, Envelope? Held)>[targets.Count];
         for (var i = 0; i < targets.Count; i++)

@@ -30,6 +30,7 @@ internal sealed class SentryForwarderMetrics
     private readonly Counter _wireBytes;
     private readonly Counter _bodyBytes;
     private readonly Counter _itemsHeld;
+    private readonly Counter _scrubbed;
 
     public SentryForwarderMetrics(IMetricFactory factory)
     {
@@ -45,6 +46,7 @@ internal sealed class SentryForwarderMetrics
         _wireBytes = factory.CreateCounter(SentryMetricNames.UpstreamWireBytes, "Request body bytes written to each upstream's connections, as sent (gzip-compressed unless Forwarder:Compress is false), every attempt counted.", ["upstream"]);
         _bodyBytes = factory.CreateCounter(SentryMetricNames.UpstreamBodyBytes, "The same request bodies before compression, every attempt counted.", ["upstream"]);
         _itemsHeld = factory.CreateCounter(SentryMetricNames.UpstreamItemsHeld, "Envelope items held back for an upstream by a rate limit on their category while the envelope's other items were sent.", ["upstream"]);
+        _scrubbed = factory.CreateCounter(SentryMetricNames.ScrubbedValues, "Values replaced with [Filtered] before sending upstream (CloudProxy:Sentry:Scrub), by rule, every delivery attempt counted.", ["rule"]);
         Requeued = factory.CreateCounter(SentryMetricNames.Requeued, "Envelopes delivered to some upstreams and requeued for the rest.");
         UnknownKind = factory.CreateCounter(SentryMetricNames.EnvelopesDropped, "Envelopes the Sentry forwarder could not read, by reason.", ["reason"]).WithLabels("unknown_kind");
         OgreRequests = factory.CreateCounter(SentryMetricNames.OgreSentryRequests, "ogre: requests sent to upstream Sentry instances.");
@@ -70,6 +72,8 @@ internal sealed class SentryForwarderMetrics
     }
 
     public void ItemsHeld(string upstream, int items) => _itemsHeld.WithLabels(upstream).Inc(items);
+
+    public void Scrubbed(SentryScrubRule rule, int count) => _scrubbed.WithLabels(SentryScrubber.Label(rule)).Inc(count);
 
     public void Duplicate(string upstream) => _duplicates.WithLabels(upstream).Inc();
 
