@@ -24,13 +24,16 @@
 #   (durable) under sustained Sentry load for MEM_DURATION against an upstream answering after SLOW_MS; reports
 #   accepted/s, peak RSS vs MaxBytes + 200 MiB, and the largest spool size on disk (sampled every second) vs
 #   --spool-max-bytes.
+# After each run the bench waits (at most SETTLE_MAX s) until that host has delivered what it accepted, so one
+#   host's backlog is not written and forwarded during the other host's run (before 2026-12-03 it was, which
+#   favoured whichever mode acknowledged before writing).
 # Every load is wrk -d (bounded in time); every wait is bounded.
 #
 # Environment: ROUNDS [3] DURATION [10s] WARMUP [5s] CONNECTIONS [32] THREADS [2]
 #   PHASES [mode,statsd,graphite,dapr,memory]  BATCH_LINES [500] STATSD_PROTOCOL [Udp] GRAPHITE_LINES [5000]
 #   GRAPHITE_CONNECTIONS [8] DAPR_LOAD [2s] DAPR_STALL [10] DAPR_DRAIN_MAX [120]
 #   MAXBYTES ["64MiB 256MiB"] GCS ["ws server"] MEM_DURATION [60s] SLOW_MS [500] SPOOL_MAX [2147483648]
-#   BENCH_SKIP_BUILD [0]
+#   SETTLE_MAX [60] BENCH_SKIP_BUILD [0]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd)"
@@ -40,7 +43,7 @@ BATCH_LINES="${BATCH_LINES:-500}"; STATSD_PROTOCOL="${STATSD_PROTOCOL:-Udp}"; GR
 GRAPHITE_CONNECTIONS="${GRAPHITE_CONNECTIONS:-8}"; DAPR_LOAD="${DAPR_LOAD:-2s}"; DAPR_STALL="${DAPR_STALL:-10}"
 DAPR_DRAIN_MAX="${DAPR_DRAIN_MAX:-120}"; statsd_lines="$BATCH_LINES"
 MAXBYTES="${MAXBYTES:-64MiB 256MiB}"; GCS="${GCS:-ws server}"; MEM_DURATION="${MEM_DURATION:-60s}"
-SLOW_MS="${SLOW_MS:-500}"; SPOOL_MAX="${SPOOL_MAX:-2147483648}"
+SLOW_MS="${SLOW_MS:-500}"; SPOOL_MAX="${SPOOL_MAX:-2147483648}"; SETTLE_MAX="${SETTLE_MAX:-60}"
 has_phase() { case ",$PHASES," in *",$1,"*) return 0;; *) return 1;; esac; }
 . bench/lib.sh
 need_tools wrk:wrk
@@ -134,7 +137,10 @@ mode_phase() { # service path script connections accepted-metric: durable vs mem
   for m in durable memory; do eval "p=\$hport_${svc}_$m"; say "$svc warm-up $m"; run_wrk_script "$svc-warmup-$m" "$p" "$path" "$script" "$conns" "$WARMUP"; done
   for r in $(seq 1 "$ROUNDS"); do
     local order=(durable memory); [ $((r % 2)) -eq 0 ] && order=(memory durable)
-    for m in "${order[@]}"; do eval "p=\$hport_${svc}_$m"; say "$svc round $r: $m"; run_wrk_script "$svc-$m-$r" "$p" "$path" "$script" "$conns" "$DURATION"; done
+    for m in "${order[@]}"; do
+      eval "p=\$hport_${svc}_$m"; say "$svc round $r: $m"; run_wrk_script "$svc-$m-$r" "$p" "$path" "$script" "$conns" "$DURATION"
+      drain_lines "$p" "$acc_metric" "${svc}sink_$m" "$SETTLE_MAX" > /dev/null # its backlog must not run during the other's load
+    done
   done
   local hp hpid acc dlv
   for m in durable memory; do
@@ -152,7 +158,10 @@ if has_phase mode; then
   for m in durable memory; do eval "p=\$hport_$m"; say "warm-up $m"; run_wrk "warmup-$m" "$p" "$WARMUP"; done
   for r in $(seq 1 "$ROUNDS"); do
     order=(durable memory); [ $((r % 2)) -eq 0 ] && order=(memory durable)
-    for m in "${order[@]}"; do eval "p=\$hport_$m"; say "round $r: $m"; run_wrk "mode-$m-$r" "$p" "$DURATION"; done
+    for m in "${order[@]}"; do
+      eval "p=\$hport_$m cp=\$cport_$m"; say "round $r: $m"; run_wrk "mode-$m-$r" "$p" "$DURATION"
+      drain "$p" "$cp" "$SETTLE_MAX" > /dev/null
+    done
   done
   for m in durable memory; do
     eval "hp=\$hport_$m cp=\$cport_$m hpid=\$hpid_$m"
@@ -355,7 +364,7 @@ if mem:
     w("")
     w("GC: ws = DOTNET_gcServer=0 (workstation, concurrent); server = DOTNET_gcServer=1; conserve = server + DOTNET_GCConserveMemory=5.")
     w("")
-w("Reproduce: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS PHASES=$PHASES BATCH_LINES=$BATCH_LINES STATSD_PROTOCOL=$STATSD_PROTOCOL GRAPHITE_LINES=$GRAPHITE_LINES GRAPHITE_CONNECTIONS=$GRAPHITE_CONNECTIONS DAPR_LOAD=$DAPR_LOAD DAPR_STALL=$DAPR_STALL DAPR_DRAIN_MAX=$DAPR_DRAIN_MAX MAXBYTES=\"$MAXBYTES\" GCS=\"$GCS\" MEM_DURATION=$MEM_DURATION SLOW_MS=$SLOW_MS SPOOL_MAX=$SPOOL_MAX bench/durability/run.sh\`")
+w("Reproduce: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS PHASES=$PHASES BATCH_LINES=$BATCH_LINES STATSD_PROTOCOL=$STATSD_PROTOCOL GRAPHITE_LINES=$GRAPHITE_LINES GRAPHITE_CONNECTIONS=$GRAPHITE_CONNECTIONS DAPR_LOAD=$DAPR_LOAD DAPR_STALL=$DAPR_STALL DAPR_DRAIN_MAX=$DAPR_DRAIN_MAX MAXBYTES=\"$MAXBYTES\" GCS=\"$GCS\" MEM_DURATION=$MEM_DURATION SLOW_MS=$SLOW_MS SPOOL_MAX=$SPOOL_MAX SETTLE_MAX=$SETTLE_MAX bench/durability/run.sh\`")
 open(sys.argv[2], "w").write("\n".join(L) + "\n")
 PY
 cat "$report"; echo "(written to $report)"

@@ -8,7 +8,8 @@ public enum OutboxDurability
 
     /// <summary>
     /// An ingress answers as soon as the envelope is queued for the log writer: faster under load, but a crash
-    /// loses what the writer had not written yet (at most one group commit, a few milliseconds of traffic).
+    /// loses what the writer had not written yet: at most a quarter of <see cref="OutboxOptions.MaxBytes"/> per log
+    /// waits that way (<see cref="Storage.SegmentLog.QueuedBytesLimit"/>); past it, an append waits for its write.
     /// </summary>
     Memory = 1,
 }

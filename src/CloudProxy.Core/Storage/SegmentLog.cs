@@ -63,6 +63,7 @@ public sealed partial class SegmentLog : IAsyncDisposable
     private long _nextSegmentId;
     private LogPosition _writtenEnd;
     private long _pendingRecords;
+    private long _queuedBytes;
     private long _unreadRecords;
     private long _refuseUntilTicks;
     private bool _dirty;
@@ -112,6 +113,12 @@ public sealed partial class SegmentLog : IAsyncDisposable
 
     public string Directory => _settings.Directory;
 
+    /// <summary>Bytes appended and not yet written, past which a non-durable append waits for its write.</summary>
+    public long QueuedBytesLimit => Math.Max(2L * MaxGroupBytes, _memory.MaxBytes / 4);
+
+    /// <summary>The lock the writer takes for each group: a test holds it to stand for a slow disk.</summary>
+    internal SemaphoreSlim WriteLockForTests => _writeLock;
+
     /// <summary>Records appended and not yet committed.</summary>
     public long PendingRecords => Interlocked.Read(ref _pendingRecords);
 
@@ -153,9 +160,14 @@ public sealed partial class SegmentLog : IAsyncDisposable
             return new ValueTask<AppendResult>(AppendResult.Full);
         }
 
+        // A non-durable append is answered before its write, but only while the bytes waiting for the writer
+        // stay under QueuedBytesLimit: past it, the append waits for its write like a durable one, so a writer
+        // slower than the ingress slows the ingress (backpressure) instead of growing a queue on the heap.
+        durable |= Interlocked.Add(ref _queuedBytes, length) > QueuedBytesLimit;
         var item = new PendingAppend(envelope, stamp, length, durable);
         if (!_pending.Writer.TryWrite(item))
         {
+            Interlocked.Add(ref _queuedBytes, -length);
             _disk.Release(length);
             return new ValueTask<AppendResult>(AppendResult.Closed);
         }
@@ -250,6 +262,7 @@ public sealed partial class SegmentLog : IAsyncDisposable
             result = AppendResult.DiskError;
         }
 
+        Interlocked.Add(ref _queuedBytes, -bytes);
         foreach (var item in group)
         {
             item.Completion?.TrySetResult(result);

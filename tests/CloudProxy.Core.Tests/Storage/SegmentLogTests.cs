@@ -215,6 +215,47 @@ public sealed class SegmentLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Non_durable_appends_are_answered_before_the_write_only_up_to_the_queued_bound()
+    {
+        await using var log = Open(cacheBytes: 16 * 1024 * 1024);
+        const int record = 100_000;
+        var limit = log.QueuedBytesLimit;
+        var answered = 0;
+        var waiting = new List<Task<AppendResult>>();
+
+        // The writer stands still (a slow disk): appends answered at once stop at the bound, the rest wait.
+        await log.WriteLockForTests.WaitAsync();
+        try
+        {
+            for (var i = 0; i < 2 * limit / record; i++)
+            {
+                var append = log.AppendAsync(Make($"m{i}", record), durable: false);
+                if (append.IsCompleted)
+                {
+                    Assert.Equal(AppendResult.Written, await append);
+                    answered++;
+                }
+                else
+                {
+                    waiting.Add(append.AsTask());
+                }
+            }
+
+            Assert.InRange((long)answered * record, limit - (2L * record), limit);
+            Assert.NotEmpty(waiting);
+            Assert.DoesNotContain(waiting, t => t.IsCompleted);
+        }
+        finally
+        {
+            log.WriteLockForTests.Release();
+        }
+
+        // Once the disk moves again every waiting append is written, and nothing was dropped.
+        Assert.All(await Task.WhenAll(waiting), r => Assert.Equal(AppendResult.Written, r));
+        Assert.Equal(answered + waiting.Count, ReadAll(log).Count);
+    }
+
+    [Fact]
     public async Task A_stamp_travels_with_its_record()
     {
         await using var log = Open();
