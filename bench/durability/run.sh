@@ -33,7 +33,7 @@
 #   PHASES [mode,statsd,graphite,dapr,memory]  BATCH_LINES [500] STATSD_PROTOCOL [Udp] GRAPHITE_LINES [5000]
 #   GRAPHITE_CONNECTIONS [8] DAPR_LOAD [2s] DAPR_STALL [10] DAPR_DRAIN_MAX [120]
 #   MAXBYTES ["64MiB 256MiB"] GCS ["ws server"] MEM_DURATION [60s] SLOW_MS [500] SPOOL_MAX [2147483648]
-#   SETTLE_MAX [60] BENCH_SKIP_BUILD [0]
+#   SETTLE_MAX [60] DAPR_BULK [the sentry-forwarder's in dapr.yaml] BENCH_SKIP_BUILD [0]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo="$(pwd)"
@@ -217,7 +217,8 @@ if has_phase dapr; then
   sidecars="$(curl -sf "http://127.0.0.1:$dport/_sidecars")"
   sc_of() { printf '%s' "$sidecars" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
   ing_ep="$(sc_of sentry-ingress)"; fwd_ep="$(sc_of sentry-forwarder)"
-  bulk="$(sed -n 's/.*CloudProxy__Transport__BulkSubscribeMaxMessages: "\([0-9]*\)".*/\1/p' dapr.yaml | head -1)"
+  # The Sentry forwarder's own bulk size from dapr.yaml (before 2026-12-03 the bench took the first one in the file, StatsD's 10).
+  bulk="${DAPR_BULK:-$(awk '/appID:/ { app = $NF } app == "sentry-forwarder" && /BulkSubscribeMaxMessages:/ { gsub(/"/, "", $NF); print $NF; exit }' dapr.yaml)}"
   start_service_host dapr_ingress --services sentry-ingress --transport dapr --DAPR_GRPC_ENDPOINT="$ing_ep" --DAPR_HTTP_ENDPOINT="$ing_ep"
   start_service_host dapr_forwarder --services sentry-forwarder --transport dapr --DAPR_GRPC_ENDPOINT="$fwd_ep" --DAPR_HTTP_ENDPOINT="$fwd_ep" \
     --pusher.sentry.host "http://127.0.0.1:$cport_dapr" ${bulk:+--CloudProxy:Transport:BulkSubscribeMaxMessages=$bulk}
