@@ -31,7 +31,7 @@
 #
 # Environment: ROUNDS [3] DURATION [10s] WARMUP [5s] CONNECTIONS [32] THREADS [2]
 #   PHASES [mode,statsd,graphite,dapr,memory]  BATCH_LINES [500] STATSD_PROTOCOL [Udp] GRAPHITE_LINES [5000]
-#   GRAPHITE_CONNECTIONS [8] DAPR_LOAD [2s] DAPR_STALL [10] DAPR_DRAIN_MAX [120]
+#   GRAPHITE_CONNECTIONS [8] DAPR_LOAD [2s] DAPR_STALL [10] DAPR_DRAIN_MAX [120] DAPR_WARMUP_ROUNDS [3]
 #   MAXBYTES ["64MiB 256MiB"] GCS ["ws server"] MEM_DURATION [60s] SLOW_MS [500] SPOOL_MAX [2147483648]
 #   SETTLE_MAX [60] DAPR_BULK [the sentry-forwarder's in dapr.yaml] BENCH_SKIP_BUILD [0]
 set -euo pipefail
@@ -41,7 +41,7 @@ ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-10s}"; WARMUP="${WARMUP:-5s}"
 CONNECTIONS="${CONNECTIONS:-32}"; THREADS="${THREADS:-2}"; PHASES="${PHASES:-mode,statsd,graphite,dapr,memory}"
 BATCH_LINES="${BATCH_LINES:-500}"; STATSD_PROTOCOL="${STATSD_PROTOCOL:-Udp}"; GRAPHITE_LINES="${GRAPHITE_LINES:-5000}"
 GRAPHITE_CONNECTIONS="${GRAPHITE_CONNECTIONS:-8}"; DAPR_LOAD="${DAPR_LOAD:-2s}"; DAPR_STALL="${DAPR_STALL:-10}"
-DAPR_DRAIN_MAX="${DAPR_DRAIN_MAX:-120}"; statsd_lines="$BATCH_LINES"
+DAPR_DRAIN_MAX="${DAPR_DRAIN_MAX:-120}"; DAPR_WARMUP_ROUNDS="${DAPR_WARMUP_ROUNDS:-3}"; statsd_lines="$BATCH_LINES"
 MAXBYTES="${MAXBYTES:-64MiB 256MiB}"; GCS="${GCS:-ws server}"; MEM_DURATION="${MEM_DURATION:-60s}"
 SLOW_MS="${SLOW_MS:-500}"; SPOOL_MAX="${SPOOL_MAX:-2147483648}"; SETTLE_MAX="${SETTLE_MAX:-60}"
 has_phase() { case ",$PHASES," in *",$1,"*) return 0;; *) return 1;; esac; }
@@ -242,7 +242,11 @@ if has_phase dapr; then
     acc=$(( $(metric "$ip" ogre_put_to_queue_total) - acc0 ))
     printf '{"label":"%s-e2e","accepted":%s,"delivered":%s,"secs":%s}\n' "$1" "$acc" "$last" "$(python3 -c "print($t_last - $start)")" >> "$out"
   }
-  for t in embedded dapr; do say "dapr phase warm-up: $t"; dapr_round "dapr-warmup-$t" "$t" "$DAPR_LOAD"; done
+  # Five processes start cold: a profile of the first measured round (perf, 2026-12-03) found about a fifth of the
+  # CPU in the runtime's tiered-compilation threads, the idle topology's included, so both warm up several rounds.
+  for w in $(seq 1 "$DAPR_WARMUP_ROUNDS"); do
+    for t in embedded dapr; do say "dapr phase warm-up $w: $t"; dapr_round "dapr-warmup-$t-$w" "$t" "$DAPR_LOAD"; done
+  done
   for r in $(seq 1 "$ROUNDS"); do
     order=(dapr embedded); [ $((r % 2)) -eq 0 ] && order=(embedded dapr)
     for t in "${order[@]}"; do say "dapr phase round $r: $t"; dapr_round "dapr-$t-$r" "$t" "$DAPR_LOAD"; done
@@ -365,7 +369,7 @@ if mem:
     w("")
     w("GC: ws = DOTNET_gcServer=0 (workstation, concurrent); server = DOTNET_gcServer=1; conserve = server + DOTNET_GCConserveMemory=5.")
     w("")
-w("Reproduce: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS PHASES=$PHASES BATCH_LINES=$BATCH_LINES STATSD_PROTOCOL=$STATSD_PROTOCOL GRAPHITE_LINES=$GRAPHITE_LINES GRAPHITE_CONNECTIONS=$GRAPHITE_CONNECTIONS DAPR_LOAD=$DAPR_LOAD DAPR_STALL=$DAPR_STALL DAPR_DRAIN_MAX=$DAPR_DRAIN_MAX MAXBYTES=\"$MAXBYTES\" GCS=\"$GCS\" MEM_DURATION=$MEM_DURATION SLOW_MS=$SLOW_MS SPOOL_MAX=$SPOOL_MAX SETTLE_MAX=$SETTLE_MAX bench/durability/run.sh\`")
+w("Reproduce: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNECTIONS=$CONNECTIONS PHASES=$PHASES BATCH_LINES=$BATCH_LINES STATSD_PROTOCOL=$STATSD_PROTOCOL GRAPHITE_LINES=$GRAPHITE_LINES GRAPHITE_CONNECTIONS=$GRAPHITE_CONNECTIONS DAPR_LOAD=$DAPR_LOAD DAPR_STALL=$DAPR_STALL DAPR_DRAIN_MAX=$DAPR_DRAIN_MAX DAPR_WARMUP_ROUNDS=$DAPR_WARMUP_ROUNDS MAXBYTES=\"$MAXBYTES\" GCS=\"$GCS\" MEM_DURATION=$MEM_DURATION SLOW_MS=$SLOW_MS SPOOL_MAX=$SPOOL_MAX SETTLE_MAX=$SETTLE_MAX bench/durability/run.sh\`")
 open(sys.argv[2], "w").write("\n".join(L) + "\n")
 PY
 cat "$report"; echo "(written to $report)"
