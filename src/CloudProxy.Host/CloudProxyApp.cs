@@ -289,7 +289,9 @@ internal static class CloudProxyApp
             : ex.Message);
         foreach (var flag in CommandLine.Flags)
         {
-            if (message.Contains($"'{flag.Key}'", StringComparison.OrdinalIgnoreCase) || message.Contains(flag.Key + " ", StringComparison.OrdinalIgnoreCase))
+            // A validator that already names the flag ("Port (--statsd-port) must …") is not told it twice.
+            if ((message.Contains($"'{flag.Key}'", StringComparison.OrdinalIgnoreCase) || message.Contains(flag.Key + " ", StringComparison.OrdinalIgnoreCase))
+                && !message.Contains($"({flag.Name})", StringComparison.OrdinalIgnoreCase))
             {
                 message += $" (flag {flag.Name})";
             }

@@ -175,7 +175,8 @@ internal static class CommandLine
         text.AppendLine("  CloudProxy:Deferral   RetryDelaysSeconds (1,5,30,120), BatchSize");
         text.AppendLine("  CloudProxy:Health     RefusalWindowSeconds, PublishFailureGraceSeconds, MaxMemoryShare");
         text.AppendLine("  CloudProxy            DataDirectory (--data-dir): every file's default location");
-        text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs, StateStoreName");
+        text.AppendLine("  CloudProxy:Transport  Kind, PubSubName, BulkPublish, BulkPublishMaxBytes, BulkSubscribeMaxMessages, BulkSubscribeMaxAwaitMs,");
+        text.AppendLine("                        MaxDeliveryBytes, PublishTimeout, StateStoreName");
         text.AppendLine("  CloudProxy:Http       Host, Port, TlsCert, TlsKey");
         text.AppendLine("  CloudProxy:StatsD     Topic; Ingress: MetricPrefix, JwtSecret, InvalidKeys (Reject|Sanitize), AllowedOrigins,");
         text.AppendLine("                        MaxBatchMetrics, MaxBodyBytes, DogStatsDTags, ClientRequestsPerSecond, ClientBurst,");

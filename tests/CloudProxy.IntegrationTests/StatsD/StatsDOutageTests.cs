@@ -47,6 +47,8 @@ public sealed class StatsDOutageTests
         var ex = await Assert.ThrowsAsync<CloudProxy.Host.StartupException>(() =>
             RunningHost.StartAsync(["--statsd-port", "0", "--CloudProxy:StatsD:Forwarder:MaxDatagramBytes=10"]));
         Assert.Contains("CloudProxy:StatsD:Forwarder:Port (--statsd-port)", ex.Message, StringComparison.Ordinal);
+        // Named once: the validator's "(--statsd-port)", not also a " (flag --statsd-port)" appended by the Host.
+        Assert.DoesNotContain("(flag --statsd-port)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("CloudProxy:StatsD:Forwarder:MaxDatagramBytes", ex.Message, StringComparison.Ordinal);
     }
 }
