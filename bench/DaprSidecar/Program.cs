@@ -29,7 +29,7 @@ try
 {
     foreach (var app in apps)
     {
-        sidecars[app] = await DaprSidecarDouble.StartAsync(DaprSidecarOptions.FromRepository(redis, app));
+        sidecars[app] = await DaprSidecarDouble.StartAsync(DaprSidecarOptions.FromRepository(redis, app) with { RecordCalls = false });
     }
 
     var web = builder.Build();

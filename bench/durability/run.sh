@@ -355,7 +355,7 @@ if "final-dapr" in rows:
         a, d = tot[k]; w(f"- {k}: delivered {d:,} of {a:,} accepted in the measured rounds ({d / a if a else 0:.2%})")
     w(f"- ingress published to its sidecar: {int(f['published'] or 0):,} envelopes, failed {int(f['publish_failed'] or 0):,}; stream 'sentry': {json.dumps(f['stream'])}; forwarder subscribed to {f['subscribed']}")
     w(f"- peak RSS (VmHWM): dapr ingress {mib(f['ingress_hwm']):,.0f} MiB, dapr forwarder {mib(f['forwarder_hwm']):,.0f} MiB, embedded {mib(f['embedded_hwm']):,.0f} MiB, "
-      f"sidecar doubles + their process {mib(f['sidecar_hwm']):,.0f} MiB (the double keeps every call it recorded; redis-server not counted)")
+      f"sidecar doubles + their process {mib(f['sidecar_hwm']):,.0f} MiB (the bench runs the double with RecordCalls off; redis-server not counted)")
     w("")
 mem = [r for k, r in rows.items() if k.startswith("final-mem_")]
 if mem:

@@ -43,7 +43,7 @@ public partial class DaprSidecarApi(DaprSidecarDouble sidecar)
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         sidecar.ThrowIfUnavailable();
-        sidecar.Record(new RecordedPublish(
+        sidecar.Record(() => new RecordedPublish(
             request.PubsubName, request.Topic, request.DataContentType, request.Data.ToByteArray(),
             new Dictionary<string, string>(request.Metadata), Headers(context)));
         var (broker, raw) = Validate(request.PubsubName, request.Topic, request.Metadata);
@@ -109,7 +109,7 @@ public partial class DaprSidecarApi(DaprSidecarDouble sidecar)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
-        sidecar.Record(new RecordedBulkPublish(
+        sidecar.Record(() => new RecordedBulkPublish(
             rpc, request.PubsubName, request.Topic,
             [.. request.Entries.Select(e => new RecordedBulkEntry(e.EntryId, e.ContentType, e.Event.ToByteArray(), new Dictionary<string, string>(e.Metadata)))],
             Headers(context)));

@@ -212,9 +212,21 @@ public sealed class DaprSidecarDouble : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync();
 
-    internal void Record(RecordedPublish publish) => _publishes.Enqueue(publish);
+    internal void Record(Func<RecordedPublish> publish)
+    {
+        if (Options.RecordCalls)
+        {
+            _publishes.Enqueue(publish());
+        }
+    }
 
-    internal void Record(RecordedBulkPublish publish) => _bulkPublishes.Enqueue(publish);
+    internal void Record(Func<RecordedBulkPublish> publish)
+    {
+        if (Options.RecordCalls)
+        {
+            _bulkPublishes.Enqueue(publish());
+        }
+    }
 
     internal void ThrowIfUnavailable()
     {

@@ -63,6 +63,13 @@ public sealed record DaprSidecarOptions
     public DaprPolicy PubSubInbound { get; init; } = DaprPolicy.None;
 
     /// <summary>
+    /// Whether every publish call is kept (with its bytes) for <see cref="DaprSidecarDouble.Publishes"/> and
+    /// <see cref="DaprSidecarDouble.BulkPublishes"/>. daprd keeps nothing; the benchmarks turn it off so the double
+    /// costs what it forwards, not what it remembers (a Dapr round of the durability bench grew it to 1.2 GiB).
+    /// </summary>
+    public bool RecordCalls { get; init; } = true;
+
+    /// <summary>
     /// The sidecar configured as this repository configures it: components/redis/pubsub.yaml,
     /// components/common/resiliency.yaml and dapr.yaml's <c>maxBodySize</c>, read from the checkout.
     /// </summary>
