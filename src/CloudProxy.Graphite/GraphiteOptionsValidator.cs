@@ -1,6 +1,4 @@
-using System.Net;
-using CloudProxy.Graphite.Protocol;
-using Microsoft.Extensions.Options;
+using System.Net;using CloudProxy.Core.Options;using CloudProxy.Graphite.Protocol;using Microsoft.Extensions.Options;
 
 namespace CloudProxy.Graphite;
 
@@ -77,11 +75,11 @@ internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : I
             failures.Add($"{S}:Gateway:MaxFutureSeconds and MaxAgeSeconds must not be negative");
         }
 
-        foreach (var (address, key) in new[] { (o.PlaintextAddress, "PlaintextAddress"), (o.AdminAddress, "AdminAddress (-api-addr)") })
+        foreach (var (address, key) in new[] { (o.PlaintextAddress, nameof(o.PlaintextAddress)), (o.AdminAddress, nameof(o.AdminAddress)) })
         {
             if (!string.IsNullOrEmpty(address) && ParseEndPoint(address) is null)
             {
-                failures.Add($"{S}:Gateway:{key}: '{address}' is not ip:port (localhost allowed; port 0 picks a free one; empty turns it off)");
+                failures.Add($"{SettingCatalog.Name<GraphiteGatewayOptions>(S + ":Gateway", key)}: '{address}' is not ip:port (localhost allowed; port 0 picks a free one; empty turns it off)");
             }
         }
 
@@ -123,7 +121,7 @@ internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : I
             var destination = GraphiteDestination.Parse(text, out var error);
             if (destination is null)
             {
-                failures.Add($"{S}:Forwarder:Destinations (-destinations): {error}");
+                failures.Add($"{SettingCatalog.Name<GraphiteForwarderOptions>(S + ":Forwarder", nameof(GraphiteForwarderOptions.Destinations))}: {error}");
             }
             else
             {
@@ -135,7 +133,7 @@ internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : I
         {
             if (destinations.Count > 0 || !string.Equals(o.Distribution, "broadcast", StringComparison.OrdinalIgnoreCase) || o.ReplicationFactor != 1)
             {
-                failures.Add($"{S}:Forwarder:RoutesFile defines the destinations in its clusters: leave Destinations (-destinations), Distribution and ReplicationFactor unset");
+                failures.Add($"{S}:Forwarder:RoutesFile defines the destinations in its clusters: leave {SettingCatalog.Name<GraphiteForwarderOptions>(S + ":Forwarder", nameof(GraphiteForwarderOptions.Destinations))}, Distribution and ReplicationFactor unset");
             }
 
             var errors = new List<string>();
@@ -144,13 +142,13 @@ internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : I
         }
         else if (dedicated && destinations.Count == 0)
         {
-            failures.Add($"{S}:Forwarder:Destinations (-destinations) must name at least one host:port[:instance]");
+            failures.Add($"{SettingCatalog.Name<GraphiteForwarderOptions>(S + ":Forwarder", nameof(GraphiteForwarderOptions.Destinations))} must name at least one host:port[:instance]");
         }
 
         var distribution = ParseDistribution(o.Distribution);
         if (distribution is null)
         {
-            failures.Add($"{S}:Forwarder:Distribution (-distribution): '{o.Distribution}' is not broadcast, carbon_ch (hash-route) or fnv1a_ch");
+            failures.Add($"{SettingCatalog.Name<GraphiteForwarderOptions>(S + ":Forwarder", nameof(GraphiteForwarderOptions.Distribution))}: '{o.Distribution}' is not broadcast, carbon_ch (hash-route) or fnv1a_ch");
         }
         else if (distribution == GraphiteDistribution.CarbonCh
             && destinations.GroupBy(d => (d.Host, d.Instance)).FirstOrDefault(g => g.Count() > 1) is { } twice)
@@ -166,7 +164,7 @@ internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : I
 
         if (destinations.Select(d => d.Name).Distinct(StringComparer.Ordinal).Count() != destinations.Count)
         {
-            failures.Add($"{S}:Forwarder:Destinations (-destinations): a destination is listed twice");
+            failures.Add($"{SettingCatalog.Name<GraphiteForwarderOptions>(S + ":Forwarder", nameof(GraphiteForwarderOptions.Destinations))}: a destination is listed twice");
         }
 
         if (o.ReplicationFactor < 1 || (destinations.Count > 0 && o.ReplicationFactor > destinations.Count))
@@ -188,7 +186,7 @@ internal sealed class GraphiteOptionsValidator(bool gateway, bool forwarder) : I
 
         if (o.QueuePoints < 1)
         {
-            failures.Add($"{S}:Forwarder:QueuePoints (-outgoing-queue-cap) must be at least 1 (got {o.QueuePoints})");
+            failures.Add($"{SettingCatalog.Name<GraphiteForwarderOptions>(S + ":Forwarder", nameof(GraphiteForwarderOptions.QueuePoints))} must be at least 1 (got {o.QueuePoints})");
         }
 
         if (o.SpoolMaxBytes < 1024 || o.ReplayPointsPerSecond < 1 || o.ResendWindowBytes < 0)

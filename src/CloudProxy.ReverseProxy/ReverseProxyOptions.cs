@@ -1,3 +1,7 @@
+using CloudProxy.Core.Options;
+
+[assembly: SettingSection(CloudProxy.ReverseProxy.ReverseProxyOptions.Section, typeof(CloudProxy.ReverseProxy.ReverseProxyOptions))]
+
 namespace CloudProxy.ReverseProxy;
 
 /// <summary>
@@ -9,29 +13,32 @@ internal sealed class ReverseProxyOptions
 {
     public const string Section = "CloudProxy:ReverseProxy";
 
-    /// <summary>The proxy's own listener (<c>-listen-address</c>): host:port, :port or http://host:port.</summary>
+    [Setting("The proxy's own listener (-listen-address): host:port, :port or http://host:port.")]
+    [Flag("-listen-address", Origin = "go-rev-proxy")]
+    [Flag("--listen-address", Help = "same as -listen-address")]
     public string Listen { get; set; } = "127.0.0.1:8850";
 
-    /// <summary>Quick start (<c>-proxy-url</c>): one catch-all route to this back end, added to any configured routes.</summary>
+    [Setting("Quick start (-proxy-url): one catch-all route to this back end, added to any configured routes.")]
+    [Flag("-proxy-url", Origin = "go-rev-proxy")]
+    [Flag("--proxy-url", Help = "same as -proxy-url")]
     public string? ProxyUrl { get; set; }
 
-    /// <summary>A JSON file holding YARP's <c>ReverseProxy</c> section; reloaded when it changes.</summary>
+    [Setting("A JSON file holding YARP's ReverseProxy section; reloaded when it changes.")]
+    [Flag("--proxy-config")]
     public string? ConfigFile { get; set; }
 
-    /// <summary>Redis for the cache and shared rate-limit partitions (<c>-redis-address</c>), host:port.</summary>
+    [Setting("Redis for the cache and shared rate-limit partitions (-redis-address), host:port.")]
+    [Flag("-redis-address", Origin = "go-rev-proxy")]
+    [Flag("--redis-address", Help = "same as -redis-address")]
     public string? RedisAddress { get; set; }
 
-    /// <summary>Per-try timeout of the quick-start cluster's back-end call (YARP ActivityTimeout).</summary>
+    [Setting("Per-try timeout of the quick-start cluster's back-end call (YARP ActivityTimeout).")]
     public double BackendTimeoutSeconds { get; set; } = 100;
 
-    /// <summary>Also read and send Zipkin B3 trace headers (W3C traceparent is always honoured).</summary>
+    [Setting("Also read and send Zipkin B3 trace headers (W3C traceparent is always honoured).")]
     public bool B3 { get; set; }
 
-    /// <summary>
-    /// Request headers removed before the cache and the back end: ones that make many back ends (frameworks,
-    /// IIS rewrite, Symfony, Rails) answer for another URL, host, port, scheme or method while the cache key
-    /// does not contain them, the classic web-cache-poisoning probes. A comma list; empty strips nothing.
-    /// </summary>
+    [Setting("Request headers removed before the cache and the back end: ones that make many back ends (frameworks, IIS rewrite, Symfony, Rails) answer for another URL, host, port, scheme or method while the cache key does not contain them, the classic web-cache-poisoning probes. A comma list; empty strips nothing.")]
     public string StripRequestHeaders { get; set; } = "X-Original-URL,X-Rewrite-URL,X-Host,X-Forwarded-Port,X-Forwarded-Scheme,X-HTTP-Method-Override";
 
     public ProxyCacheOptions Cache { get; set; } = new();
@@ -47,16 +54,16 @@ internal sealed class ReverseProxyOptions
 
 internal sealed class ProxyPurgeOptions
 {
-    /// <summary>Bearer token of the purge endpoint and the PURGE method; empty = purging off (those requests pass on).</summary>
+    [Setting("Bearer token of the purge endpoint and the PURGE method; empty = purging off (those requests pass on).")]
     public string Token { get; set; } = string.Empty;
 
-    /// <summary>Path of the purge endpoint on the proxy's listener (taken before routing, so no route shadows it).</summary>
+    [Setting("Path of the purge endpoint on the proxy's listener (taken before routing, so no route shadows it).")]
     public string Path { get; set; } = "/.cloudproxy/purge";
 
-    /// <summary>How often each replica reads the shared purge log (Redis or the Dapr state store).</summary>
+    [Setting("How often each replica reads the shared purge log (Redis or the Dapr state store).")]
     public double SyncIntervalMs { get; set; } = 1000;
 
-    /// <summary>Records the shared log holds; older ones fold into one purge of everything up to them.</summary>
+    [Setting("Records the shared log holds; older ones fold into one purge of everything up to them.")]
     public int MaxRecords { get; set; } = 10_000;
 
     public bool Enabled => !string.IsNullOrEmpty(Token);
@@ -64,51 +71,52 @@ internal sealed class ProxyPurgeOptions
 
 internal sealed class ProxyCacheOptions
 {
+    [Setting("Serve cacheable GET/HEAD responses from the proxy cache (Cache-Control rules as an HTTP cache).")]
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Freshness for cacheable responses that state none (no max-age/s-maxage/Expires); 0 = do not cache those.</summary>
+    [Setting("Freshness for cacheable responses that state none (no max-age/s-maxage/Expires); 0 = do not cache those.")]
     public double DefaultTtlSeconds { get; set; }
 
-    /// <summary>Upper bound on any entry's freshness, whatever the back end says.</summary>
+    [Setting("Upper bound on any entry's freshness, whatever the back end says.")]
     public double MaxTtlSeconds { get; set; } = 3600;
 
-    /// <summary>Largest body stored; bigger responses stream through uncached.</summary>
+    [Setting("Largest body stored; bigger responses stream through uncached.")]
     public long MaxEntryBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Cache responses to requests carrying Authorization (off: RFC 9111 §3.5 asks for explicit permission).</summary>
+    [Setting("Cache responses to requests carrying Authorization (off: RFC 9111 §3.5 asks for explicit permission).")]
     public bool AllowAuthorization { get; set; }
 
-    /// <summary>Cache responses carrying Set-Cookie (off: one client's cookie would reach every client).</summary>
+    [Setting("Cache responses carrying Set-Cookie (off: one client's cookie would reach every client).")]
     public bool AllowSetCookie { get; set; }
 
-    /// <summary>Look up and store responses to requests carrying Cookie (off: the answer may be that client's own).</summary>
+    [Setting("Look up and store responses to requests carrying Cookie (off: the answer may be that client's own).")]
     public bool AllowCookie { get; set; }
 
-    /// <summary>Total bytes of the in-memory store (embedded mode).</summary>
+    [Setting("Total bytes of the in-memory store (embedded mode).")]
     public long MemoryMaxBytes { get; set; } = 64L * 1024 * 1024;
 
-    /// <summary>A store call slower than this counts as an outage: the request passes through.</summary>
+    [Setting("A store call slower than this counts as an outage: the request passes through.")]
     public double StoreTimeoutMs { get; set; } = 250;
 
-    /// <summary>After a store failure, skip the store for this long instead of paying the timeout on every request.</summary>
+    [Setting("After a store failure, skip the store for this long instead of paying the timeout on every request.")]
     public double OutageBackoffSeconds { get; set; } = 5;
 
-    /// <summary>How long a request waits for another request fetching the same key (stampede protection).</summary>
+    [Setting("How long a request waits for another request fetching the same key (stampede protection).")]
     public double CoalesceWaitSeconds { get; set; } = 10;
 
-    /// <summary>RFC 5861 stale-while-revalidate for responses that state none: serve stale this long while one refresh runs in the background; 0 = off.</summary>
+    [Setting("RFC 5861 stale-while-revalidate for responses that state none: serve stale this long while one refresh runs in the background; 0 = off.")]
     public double StaleWhileRevalidateSeconds { get; set; }
 
-    /// <summary>RFC 5861 stale-if-error for responses that state none: serve stale this long when the back end fails or answers 5xx; 0 = off.</summary>
+    [Setting("RFC 5861 stale-if-error for responses that state none: serve stale this long when the back end fails or answers 5xx; 0 = off.")]
     public double StaleIfErrorSeconds { get; set; }
 
-    /// <summary>How long an entry with a validator (ETag, Last-Modified) is kept past its freshness for conditional requests.</summary>
+    [Setting("How long an entry with a validator (ETag, Last-Modified) is kept past its freshness for conditional requests.")]
     public double KeepSeconds { get; set; } = 600;
 
-    /// <summary>Upper bound on stale-while-revalidate and stale-if-error, whatever the back end or a route says.</summary>
+    [Setting("Upper bound on stale-while-revalidate and stale-if-error, whatever the back end or a route says.")]
     public double MaxStaleSeconds { get; set; } = 86_400;
 
-    /// <summary>Background refreshes (stale-while-revalidate) running at once; a stale hit past this serves stale without starting another.</summary>
+    [Setting("Background refreshes (stale-while-revalidate) running at once; a stale hit past this serves stale without starting another.")]
     public int RefreshConcurrency { get; set; } = 16;
 }
 
@@ -129,75 +137,84 @@ internal enum RateLimitPartitionBy
 
 internal sealed class ProxyRateLimitOptions
 {
-    /// <summary>Requests per minute per client and route (<c>-requests-per-minute</c>); 0 = off.</summary>
+    [Setting("Requests per minute per client and route (-requests-per-minute); 0 = off.")]
+    [Flag("-requests-per-minute", Origin = "go-rev-proxy")]
+    [Flag("--requests-per-minute", Help = "same as -requests-per-minute")]
     public int RequestsPerMinute { get; set; }
 
+    [Setting("TokenBucket or SlidingWindow: how RequestsPerMinute is counted.")]
     public RateLimitAlgorithm Algorithm { get; set; } = RateLimitAlgorithm.TokenBucket;
 
-    /// <summary>Token bucket size (the burst a client may send at once); 0 = RequestsPerMinute.</summary>
+    [Setting("Token bucket size (the burst a client may send at once); 0 = RequestsPerMinute.")]
     public int Burst { get; set; }
 
+    [Setting("What one limit is counted per: ClientIp or Header (the value of Header).")]
     public RateLimitPartitionBy PartitionBy { get; set; } = RateLimitPartitionBy.ClientIp;
 
+    [Setting("Request header whose value partitions the limit when PartitionBy is Header.")]
     public string Header { get; set; } = "X-Api-Key";
 
-    /// <summary>Addresses or CIDR ranges of proxies whose X-Forwarded-For is believed.</summary>
+    [Setting("Addresses or CIDR ranges of proxies whose X-Forwarded-For is believed.")]
     public IList<string> TrustedProxies { get; } = [];
 
-    /// <summary>Whether a response served from the cache uses the client's quota.</summary>
+    [Setting("Whether a response served from the cache uses the client's quota.")]
     public bool CountCacheHits { get; set; }
 
-    /// <summary>Send the IETF draft's <c>RateLimit-Policy</c> and <c>RateLimit</c> fields on limited routes' responses.</summary>
+    [Setting("Send the IETF draft's RateLimit-Policy and RateLimit fields on limited routes' responses.")]
     public bool Headers { get; set; } = true;
 }
 
 internal sealed class ProxyBackpressureOptions
 {
+    [Setting("AIMD back-pressure: shrink the concurrency window when the PromQL queries say the back end is in trouble.")]
     public bool Enabled { get; set; }
 
+    [Setting("Smallest concurrency window the back-pressure may shrink to.")]
     public int MinWindow { get; set; } = 1;
 
+    [Setting("Largest concurrency window the back-pressure may grow to.")]
     public int MaxWindow { get; set; } = 100;
 
-    /// <summary>Window at start; 0 = MaxWindow (a freshly started proxy has no evidence the back end is in trouble).</summary>
+    [Setting("Window at start; 0 = MaxWindow (a freshly started proxy has no evidence the back end is in trouble).")]
     public int InitialWindow { get; set; }
 
-    /// <summary>Factor the window is multiplied by when a signal fires.</summary>
+    [Setting("Factor the window is multiplied by when a signal fires.")]
     public double DecreaseFactor { get; set; } = 0.5;
 
-    /// <summary>How long a request above the window waits for a slot before it is refused.</summary>
+    [Setting("How long a request above the window waits for a slot before it is refused.")]
     public double QueueTimeoutMs { get; set; } = 100;
 
-    /// <summary>429 or 503 for a refused request.</summary>
+    [Setting("429 or 503 for a refused request.")]
     public int RefusalStatusCode { get; set; } = 503;
 
+    [Setting("Retry-After of a request shed because the window is full.")]
     public int RetryAfterSeconds { get; set; } = 1;
 
-    /// <summary>Prometheus or Thanos base URL the queries run against (…/api/v1/query is appended).</summary>
+    [Setting("Prometheus or Thanos base URL the queries run against (…/api/v1/query is appended).")]
     public string? PrometheusUrl { get; set; }
 
+    [Setting("How often the PromQL queries are evaluated, in seconds.")]
     public double EvaluationIntervalSeconds { get; set; } = 15;
 
+    [Setting("Timeout of one PromQL query, in seconds; a query that fails counts as healthy for that round.")]
     public double QueryTimeoutSeconds { get; set; } = 5;
 
+    [Setting("The PromQL queries (Name, Query, WarningThreshold, EmergencyThreshold) whose results drive the window.")]
     public IList<BackpressureQueryOptions> Queries { get; } = [];
 
-    /// <summary>Treat the back end's own 429 and 503 as a congestion signal.</summary>
+    [Setting("Treat the back end's own 429 and 503 as a congestion signal.")]
     public bool BackendStatusSignal { get; set; } = true;
 
-    /// <summary>A back-end call slower than this is a congestion signal; 0 = off.</summary>
+    [Setting("A back-end call slower than this is a congestion signal; 0 = off.")]
     public double LatencyThresholdMs { get; set; }
 
-    /// <summary>
-    /// Where the window goes while a query cannot be answered (Prometheus down, an error, a value query with an
-    /// empty result) instead of freezing at its last state; 0 = halfway between MinWindow and MaxWindow.
-    /// </summary>
+    [Setting("Where the window goes while a query cannot be answered (Prometheus down, an error, a value query with an empty result) instead of freezing at its last state; 0 = halfway between MinWindow and MaxWindow.")]
     public int FailSafeWindow { get; set; }
 
-    /// <summary>How fast it goes there: the time a walk across the whole MinWindow..MaxWindow range takes.</summary>
+    [Setting("How fast it goes there: the time a walk across the whole MinWindow..MaxWindow range takes.")]
     public double FailSafeSeconds { get; set; } = 60;
 
-    /// <summary>Request header naming the request's class (critical, default, sheddable); empty = only routes set it.</summary>
+    [Setting("Request header naming the request's class (critical, default, sheddable); empty = only routes set it.")]
     public string CriticalityHeader { get; set; } = "X-Request-Criticality";
 
     /// <summary>The fail-safe window with the default applied.</summary>
@@ -206,24 +223,27 @@ internal sealed class ProxyBackpressureOptions
 
 internal sealed class BackpressureQueryOptions
 {
-    /// <summary>Label value in the query metrics (bounded, unlike the query text).</summary>
+    [Setting("Label value in the query metrics (bounded, unlike the query text).")]
     public string? Name { get; set; }
 
+    [Setting("PromQL expression, run every EvaluationIntervalSeconds.")]
     public string Query { get; set; } = string.Empty;
 
-    /// <summary>With <see cref="EmergencyThreshold"/>: a value query. Without both: a condition query (fires when non-empty).</summary>
+    [Setting("With EmergencyThreshold: a value query. Without both: a condition query (fires when non-empty).")]
     public double? WarningThreshold { get; set; }
 
+    [Setting("With WarningThreshold: the value at which the allowance reaches 0 (1 below warning, linear between).")]
     public double? EmergencyThreshold { get; set; }
 }
 
 internal sealed class ProxyJitterOptions
 {
-    /// <summary>Upper bound of the uniform random delay before a request goes to the back end; 0 = off.</summary>
+    [Setting("Upper bound of the uniform random delay before a request goes to the back end; 0 = off.")]
     public double MaxDelayMs { get; set; }
 
-    /// <summary>Requests with this header set to <see cref="CriticalValue"/> skip the delay.</summary>
+    [Setting("Requests with this header set to CriticalValue skip the delay.")]
     public string CriticalHeader { get; set; } = "X-Request-Criticality";
 
+    [Setting("Value of CriticalHeader that marks a request critical (never delayed or shed first).")]
     public string CriticalValue { get; set; } = "critical";
 }

@@ -17,23 +17,23 @@ internal sealed class ReverseProxyOptionsValidator : IValidateOptions<ReversePro
         var failures = new List<string>();
         if (ProxyListenAddress.TryParse(options.Listen, out _) is { } listenProblem)
         {
-            failures.Add($"{S}:Listen (-listen-address): {listenProblem}");
+            failures.Add($"{SettingCatalog.Name<ReverseProxyOptions>(S, nameof(ReverseProxyOptions.Listen))}: {listenProblem}");
         }
 
         if (!string.IsNullOrEmpty(options.ProxyUrl)
             && (!Uri.TryCreate(options.ProxyUrl, UriKind.Absolute, out var proxyUrl) || proxyUrl.Scheme is not ("http" or "https")))
         {
-            failures.Add($"{S}:ProxyUrl (-proxy-url): '{SecretRedaction.Redact(options.ProxyUrl)}' is not an http(s) URL");
+            failures.Add($"{SettingCatalog.Name<ReverseProxyOptions>(S, nameof(ReverseProxyOptions.ProxyUrl))}: '{SecretRedaction.Redact(options.ProxyUrl)}' is not an http(s) URL");
         }
 
         if (!string.IsNullOrEmpty(options.ConfigFile) && !File.Exists(options.ConfigFile))
         {
-            failures.Add($"{S}:ConfigFile (--proxy-config): file '{options.ConfigFile}' does not exist");
+            failures.Add($"{SettingCatalog.Name<ReverseProxyOptions>(S, nameof(ReverseProxyOptions.ConfigFile))}: file '{options.ConfigFile}' does not exist");
         }
 
         if (!string.IsNullOrEmpty(options.RedisAddress) && options.RedisAddress.Trim().Length == 0)
         {
-            failures.Add($"{S}:RedisAddress (-redis-address) must not be blank");
+            failures.Add($"{SettingCatalog.Name<ReverseProxyOptions>(S, nameof(ReverseProxyOptions.RedisAddress))} must not be blank");
         }
 
         if (options.BackendTimeoutSeconds is <= 0 or > 3600)
@@ -97,7 +97,7 @@ internal sealed class ReverseProxyOptionsValidator : IValidateOptions<ReversePro
     {
         if (o.RequestsPerMinute < 0 || o.Burst < 0)
         {
-            failures.Add($"{S}:RateLimit:RequestsPerMinute (-requests-per-minute) and Burst must be >= 0");
+            failures.Add($"{SettingCatalog.Name<ProxyRateLimitOptions>(S + ":RateLimit", nameof(ProxyRateLimitOptions.RequestsPerMinute))} and Burst must be >= 0");
         }
 
         if (!Enum.IsDefined(o.Algorithm))

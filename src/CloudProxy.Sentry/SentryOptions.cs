@@ -1,3 +1,7 @@
+using CloudProxy.Core.Options;
+
+[assembly: SettingSection(CloudProxy.Sentry.SentryOptions.Section, typeof(CloudProxy.Sentry.SentryOptions))]
+
 namespace CloudProxy.Sentry;
 
 /// <summary>Section <c>CloudProxy:Sentry</c>. The Host maps ogre's flags onto these keys.</summary>
@@ -5,7 +9,7 @@ internal sealed class SentryOptions
 {
     public const string Section = "CloudProxy:Sentry";
 
-    /// <summary>Pub/sub topic the ingress publishes to and the forwarder subscribes to.</summary>
+    [Setting("Pub/sub topic the ingress publishes to and the forwarder subscribes to.")]
     public string Topic { get; set; } = "sentry";
 
     public SentryIngressOptions Ingress { get; set; } = new();
@@ -22,75 +26,66 @@ internal sealed class SentryOptions
 /// </summary>
 internal sealed class SentryScrubOptions
 {
-    /// <summary>Master switch; the rules below apply only when it is on.</summary>
+    [Setting("Master switch; the rules below apply only when it is on.")]
     public bool Enabled { get; set; }
 
-    /// <summary><c>user.ip_address</c>, <c>request.env.REMOTE_ADDR</c>, IPv4/IPv6 literals in strings; and X-Forwarded-For is not sent.</summary>
+    [Setting("user.ip_address, request.env.REMOTE_ADDR, IPv4/IPv6 literals in strings; and X-Forwarded-For is not sent.")]
     public bool IpAddresses { get; set; }
 
-    /// <summary><c>request.cookies</c> and the <c>Cookie</c> / <c>Set-Cookie</c> request headers.</summary>
+    [Setting("request.cookies and the Cookie / Set-Cookie request headers.")]
     public bool Cookies { get; set; }
 
-    /// <summary><c>Authorization</c>, <c>Proxy-Authorization</c>, <c>X-Api-Key</c> and other credential headers in <c>request.headers</c>.</summary>
+    [Setting("Authorization, Proxy-Authorization, X-Api-Key and other credential headers in request.headers.")]
     public bool AuthHeaders { get; set; }
 
-    /// <summary>Values under password-like keys (Relay's <c>@password</c> key patterns) and bearer tokens in strings.</summary>
+    [Setting("Values under password-like keys (Relay's @password key patterns) and bearer tokens in strings.")]
     public bool Passwords { get; set; }
 
-    /// <summary>Luhn-valid 13–19 digit numbers (spaces or dashes allowed between digits).</summary>
+    [Setting("Luhn-valid 13–19 digit numbers (spaces or dashes allowed between digits).")]
     public bool CreditCards { get; set; }
 
-    /// <summary>More key names (case-insensitive, matched as substrings like Relay's <c>sensitiveFields</c>) whose values are replaced.</summary>
+    [Setting("More key names (case-insensitive, matched as substrings like Relay's sensitiveFields) whose values are replaced.")]
     public IList<string> Fields { get; } = [];
 }
 
 /// <summary>Section <c>CloudProxy:Sentry:Ingress</c> (service <c>sentry-ingress</c>).</summary>
 internal sealed class SentryIngressOptions
 {
-    /// <summary>Public keys (DSN user part) accepted; empty accepts any well-formed key.</summary>
+    [Setting("Public keys (DSN user part) accepted; empty accepts any well-formed key.")]
     public IList<string> AllowedKeys { get; } = [];
 
-    /// <summary>Numeric project ids accepted; empty accepts any.</summary>
+    [Setting("Numeric project ids accepted; empty accepts any.")]
     public IList<string> AllowedProjects { get; } = [];
 
-    /// <summary>Largest event (store body, security report, event/transaction item), decompressed. Sentry: 1 MiB.</summary>
+    [Setting("Largest event (store body, security report, event/transaction item), decompressed. Sentry: 1 MiB.")]
     public long MaxEventBytes { get; set; } = 1024 * 1024;
 
-    /// <summary>Largest envelope, decompressed. Sentry: 100 MiB.</summary>
+    [Setting("Largest envelope, decompressed. Sentry: 100 MiB.")]
     public long MaxEnvelopeBytes { get; set; } = 100L * 1024 * 1024;
 
-    /// <summary>Largest minidump or attachment upload, decompressed. Sentry: 100 MiB.</summary>
+    [Setting("Largest minidump or attachment upload, decompressed. Sentry: 100 MiB.")]
     public long MaxAttachmentBytes { get; set; } = 100L * 1024 * 1024;
 
-    /// <summary>Optional quota: requests per second one public key may send (0 = off). Over it: 429.</summary>
+    [Setting("Optional quota: requests per second one public key may send (0 = off). Over it: 429.")]
     public double KeyRequestsPerSecond { get; set; }
 
-    /// <summary>Optional quota: requests per second one project may send (0 = off). Over it: 429.</summary>
+    [Setting("Optional quota: requests per second one project may send (0 = off). Over it: 429.")]
     public double ProjectRequestsPerSecond { get; set; }
 
-    /// <summary>
-    /// ogre's <c>--pusher.drop_threshold</c> (how long ogre waited for queue room before dropping). Accepted
-    /// for compatibility and ignored: CloudProxy never drops, it spools, and refuses with 503 only when full.
-    /// </summary>
+    [Setting("ogre's --pusher.drop_threshold (how long ogre waited for queue room before dropping). Accepted for compatibility and ignored: CloudProxy never drops, it spools, and refuses with 503 only when full.")]
+    [Flag("--pusher.drop_threshold", Origin = "ogre")]
     public string? DropThreshold { get; set; }
 
-    /// <summary>How often a <c>sentry-ingress</c> without an in-process forwarder reads the shared rate limits.</summary>
+    [Setting("How often a sentry-ingress without an in-process forwarder reads the shared rate limits.")]
     public double RateLimitPollSeconds { get; set; } = 1;
 
-    /// <summary>
-    /// Which other <c>/api/…</c> requests are passed, unbuffered, to the first upstream (auth, allow-lists and
-    /// quotas checked first): <see cref="SentryPassthroughMode.Sdk"/> by default.
-    /// </summary>
+    [Setting("Which other /api/… requests are passed, unbuffered, to the first upstream (auth, allow-lists and quotas checked first): Sdk by default.")]
     public SentryPassthroughMode Passthrough { get; set; } = SentryPassthroughMode.Sdk;
 
-    /// <summary>
-    /// Report what this ingress refuses under a rate limit (an upstream's, mirrored, or its own quota) to the
-    /// upstreams as <c>client_report</c> items (<c>rate_limited_events</c>), batched per key and project, as
-    /// Relay in proxy mode does; so the upstream's usage stats show it. Default on.
-    /// </summary>
+    [Setting("Report what this ingress refuses under a rate limit (an upstream's, mirrored, or its own quota) to the upstreams as client_report items (rate_limited_events), batched per key and project, as Relay in proxy mode does; so the upstream's usage stats show it. Default on.")]
     public bool OutcomeReports { get; set; } = true;
 
-    /// <summary>How often the batched outcomes are sent (seconds).</summary>
+    [Setting("How often the batched outcomes are sent (seconds).")]
     public double OutcomeFlushSeconds { get; set; } = 30;
 }
 
@@ -113,53 +108,53 @@ internal enum SentryPassthroughMode
 /// <summary>Section <c>CloudProxy:Sentry:Forwarder</c> (service <c>sentry-forwarder</c>).</summary>
 internal sealed class SentryForwarderOptions
 {
-    /// <summary>The upstream Sentry instances; every envelope goes to each of them.</summary>
+    [Setting("The upstream Sentry instances; every envelope goes to each of them.")]
     public IList<SentryUpstreamOptions> Upstreams { get; } = [];
 
-    /// <summary>ogre's <c>--pusher.sentry.host</c>: comma list of upstream base URLs, added after <see cref="Upstreams"/>.</summary>
+    [Setting("ogre's --pusher.sentry.host: comma list of upstream base URLs, added after Upstreams.")]
+    [Flag("--pusher.sentry.host", Origin = "ogre")]
     public string? Hosts { get; set; }
 
-    /// <summary>
-    /// ogre's <c>--pusher.sentry.projects</c>: <c>KEY1:KEY2,KEY3:KEY4</c>, the public key of one project in each
-    /// of the <see cref="Hosts"/>, in host order. Extension: <c>KEY@PROJECT</c> also maps the project id.
-    /// </summary>
+    [Setting("ogre's --pusher.sentry.projects: KEY1:KEY2,KEY3:KEY4, the public key of one project in each of the Hosts, in host order. Extension: KEY@PROJECT also maps the project id.")]
+    [Flag("--pusher.sentry.projects", Origin = "ogre")]
     public string? Projects { get; set; }
 
-    /// <summary>Per-attempt timeout (<c>--pusher.client.request_timeout</c>): Go (<c>100ms</c>, <c>2s</c>) or .NET (<c>00:00:02</c>) form.</summary>
+    [Setting("Per-attempt timeout (--pusher.client.request_timeout): Go (100ms, 2s) or .NET (00:00:02) form.")]
+    [Flag("--pusher.client.request_timeout", Origin = "ogre")]
     public string RequestTimeout { get; set; } = "10s";
 
-    /// <summary>Retries of one send on transport errors and 5xx (with exponential backoff and jitter); never for 429.</summary>
+    [Setting("Retries of one send on transport errors and 5xx (with exponential backoff and jitter); never for 429.")]
     public int MaxRetries { get; set; } = 2;
 
-    /// <summary>Concurrency per upstream at start (ogre's <c>--pusher.pool.unstoppable_workers</c>).</summary>
+    [Setting("Concurrency per upstream at start (ogre's --pusher.pool.unstoppable_workers).")]
+    [Flag("--pusher.pool.unstoppable_workers", Origin = "ogre")]
     public int InitialConcurrency { get; set; } = 4;
 
+    [Setting("Fewest requests in flight per upstream the AIMD limiter may fall to.")]
     public int MinConcurrency { get; set; } = 1;
 
+    [Setting("Most requests in flight per upstream the AIMD limiter may rise to.")]
     public int MaxConcurrency { get; set; } = 64;
 
-    /// <summary>
-    /// Send every body to the upstreams gzip-compressed (<c>Content-Encoding: gzip</c>), as the SDKs do; Sentry
-    /// decodes it on every endpoint. Default on; false sends the decompressed body as the ingress stored it.
-    /// </summary>
+    [Setting("Send every body to the upstreams gzip-compressed (Content-Encoding: gzip), as the SDKs do; Sentry decodes it on every endpoint. Default on; false sends the decompressed body as the ingress stored it.")]
     public bool Compress { get; set; } = true;
 
-    /// <summary>Recent latency above this multiple of the long-run latency counts as an overload signal.</summary>
+    [Setting("Recent latency above this multiple of the long-run latency counts as an overload signal.")]
     public double LatencyRiseFactor { get; set; } = 2.0;
 }
 
 /// <summary>One upstream Sentry.</summary>
 internal sealed class SentryUpstreamOptions
 {
-    /// <summary>Label in metrics and in the requeue header; defaults to the upstream's position (0, 1, …).</summary>
+    [Setting("Label in metrics and in the requeue header; defaults to the upstream's position (0, 1, …).")]
     public string? Name { get; set; }
 
-    /// <summary>Base URL, e.g. <c>https://sentry.example.com</c> (a path prefix is kept).</summary>
+    [Setting("Base URL, e.g. https://sentry.example.com (a path prefix is kept).")]
     public string Url { get; set; } = string.Empty;
 
-    /// <summary>Incoming public key → this upstream's public key. Keys not listed are sent unchanged.</summary>
+    [Setting("Incoming public key → this upstream's public key. Keys not listed are sent unchanged.")]
     public IDictionary<string, string> Keys { get; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Incoming project id → this upstream's project id. Ids not listed are sent unchanged.</summary>
+    [Setting("Incoming project id → this upstream's project id. Ids not listed are sent unchanged.")]
     public IDictionary<string, string> Projects { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

@@ -1,6 +1,4 @@
-using CloudProxy.Sentry.Forwarder;
-using CloudProxy.Sentry.Protocol;
-using Microsoft.Extensions.Options;
+using CloudProxy.Core.Options;using CloudProxy.Sentry.Forwarder;using CloudProxy.Sentry.Protocol;using Microsoft.Extensions.Options;
 
 namespace CloudProxy.Sentry;
 
@@ -58,7 +56,7 @@ internal sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IVa
 
         if (o.DropThreshold is not null && !SentryDuration.TryParse(o.DropThreshold, out _))
         {
-            failures.Add($"{S}:Ingress:DropThreshold (--pusher.drop_threshold): '{o.DropThreshold}' is not a duration like 20ms");
+            failures.Add($"{SettingCatalog.Name<SentryIngressOptions>(S + ":Ingress", nameof(SentryIngressOptions.DropThreshold))}: '{o.DropThreshold}' is not a duration like 20ms");
         }
 
         if (o.RateLimitPollSeconds is < 0.1 or > 60)
@@ -73,7 +71,7 @@ internal sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IVa
     {
         if (!SentryDuration.TryParse(o.RequestTimeout, out var timeout) || timeout <= TimeSpan.Zero || timeout > TimeSpan.FromMinutes(10))
         {
-            failures.Add($"{S}:Forwarder:RequestTimeout (--pusher.client.request_timeout): '{o.RequestTimeout}' must be a duration in (0, 10m], like 100ms or 10s");
+            failures.Add($"{SettingCatalog.Name<SentryForwarderOptions>(S + ":Forwarder", nameof(SentryForwarderOptions.RequestTimeout))}: '{o.RequestTimeout}' must be a duration in (0, 10m], like 100ms or 10s");
         }
 
         Range(failures, "Forwarder:MaxRetries", o.MaxRetries, 0, 10);
@@ -81,7 +79,7 @@ internal sealed class SentryOptionsValidator(bool ingress, bool forwarder) : IVa
         Range(failures, "Forwarder:MaxConcurrency", o.MaxConcurrency, 1, 10_000);
         if (o.InitialConcurrency < o.MinConcurrency || o.InitialConcurrency > o.MaxConcurrency)
         {
-            failures.Add($"{S}:Forwarder:InitialConcurrency (--pusher.pool.unstoppable_workers) must be between MinConcurrency ({o.MinConcurrency}) and MaxConcurrency ({o.MaxConcurrency}) (got {o.InitialConcurrency})");
+            failures.Add($"{SettingCatalog.Name<SentryForwarderOptions>(S + ":Forwarder", nameof(SentryForwarderOptions.InitialConcurrency))} must be between MinConcurrency ({o.MinConcurrency}) and MaxConcurrency ({o.MaxConcurrency}) (got {o.InitialConcurrency})");
         }
 
         if (o.LatencyRiseFactor is < 1.1 or > 100)

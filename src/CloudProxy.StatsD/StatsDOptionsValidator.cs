@@ -1,5 +1,4 @@
-using CloudProxy.StatsD.Protocol;
-using Microsoft.Extensions.Options;
+using CloudProxy.Core.Options;using CloudProxy.StatsD.Protocol;using Microsoft.Extensions.Options;
 
 namespace CloudProxy.StatsD;
 
@@ -40,11 +39,11 @@ internal sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVa
             var problem = StatsDNames.ValidateKey(o.MetricPrefix);
             if (problem is not null)
             {
-                failures.Add($"{S}:Ingress:MetricPrefix (--metric-prefix): {problem}");
+                failures.Add($"{SettingCatalog.Name<StatsDIngressOptions>(S + ":Ingress", nameof(StatsDIngressOptions.MetricPrefix))}: {problem}");
             }
             else if (o.MetricPrefix.Length > StatsDNames.MaxKeyBytes / 2)
             {
-                failures.Add($"{S}:Ingress:MetricPrefix (--metric-prefix): longer than {StatsDNames.MaxKeyBytes / 2} characters");
+                failures.Add($"{SettingCatalog.Name<StatsDIngressOptions>(S + ":Ingress", nameof(StatsDIngressOptions.MetricPrefix))}: longer than {StatsDNames.MaxKeyBytes / 2} characters");
             }
         }
 
@@ -76,7 +75,7 @@ internal sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVa
 
         if ((o.TokenRequestsPerSecond > 0 || o.MaxNamesPerToken > 0) && string.IsNullOrEmpty(o.JwtSecret))
         {
-            failures.Add($"{S}:Ingress:TokenRequestsPerSecond / MaxNamesPerToken need JwtSecret (--jwt-secret): without it there is no token to count by");
+            failures.Add($"{S}:Ingress:TokenRequestsPerSecond / MaxNamesPerToken need {SettingCatalog.Name<StatsDIngressOptions>(S + ":Ingress", nameof(StatsDIngressOptions.JwtSecret))}: without it there is no token to count by");
         }
 
         if (o.MaxNamesPerPrefix < 0 || o.MaxPrefixes < 0 || o.MaxNamesPerToken < 0)
@@ -103,12 +102,12 @@ internal sealed class StatsDOptionsValidator(bool ingress, bool forwarder) : IVa
     {
         if (string.IsNullOrWhiteSpace(o.Host))
         {
-            failures.Add($"{S}:Forwarder:Host (--statsd-host) must not be empty");
+            failures.Add($"{SettingCatalog.Name<StatsDForwarderOptions>(S + ":Forwarder", nameof(StatsDForwarderOptions.Host))} must not be empty");
         }
 
         if (o.Port is < 1 or > 65535)
         {
-            failures.Add($"{S}:Forwarder:Port (--statsd-port) must be between 1 and 65535 (got {o.Port})");
+            failures.Add($"{SettingCatalog.Name<StatsDForwarderOptions>(S + ":Forwarder", nameof(StatsDForwarderOptions.Port))} must be between 1 and 65535 (got {o.Port})");
         }
 
         if (!Enum.IsDefined(o.Protocol))

@@ -1,4 +1,7 @@
+using CloudProxy.Core.Options;
 using Microsoft.Extensions.Options;
+
+[assembly: SettingSection(CloudProxy.Core.Transport.TransportOptions.Section, typeof(CloudProxy.Transport.Dapr.DaprTransportOptions))]
 
 namespace CloudProxy.Transport.Dapr;
 
@@ -8,32 +11,19 @@ namespace CloudProxy.Transport.Dapr;
 /// </summary>
 internal sealed class DaprTransportOptions
 {
-    /// <summary>Name of the Dapr state store component (<c>components/statestore.yaml</c>).</summary>
+    [Setting("Name of the Dapr state store component (components/statestore.yaml).")]
     public string StateStoreName { get; set; } = "statestore";
 
-    /// <summary>
-    /// Largest delivery body the subscription endpoints read. A bulk delivery carries up to
-    /// BulkSubscribeMaxMessages CloudEvents of 4/3 an envelope each (components/README.md "Sizes": ten Graphite
-    /// batches of 2 MiB are 28 MB), and a delivery refused 413 is retried by daprd and then acknowledged, i.e.
-    /// lost: so this sits above every delivery the size table allows. Only daprd, on loopback, sends it.
-    /// </summary>
+    [Setting("Largest delivery body the subscription endpoints read. A bulk delivery carries up to BulkSubscribeMaxMessages CloudEvents of 4/3 an envelope each (components/README.md \"Sizes\": ten Graphite batches of 2 MiB are 28 MB), and a delivery refused 413 is retried by daprd and then acknowledged, i.e. lost: so this sits above every delivery the size table allows. Only daprd, on loopback, sends it.")]
     public long MaxDeliveryBytes { get; set; } = 64L * 1024 * 1024;
 
-    /// <summary>
-    /// A bulk publish is split into requests no bigger than this: daprd refuses gRPC messages over its
-    /// 4 MB <c>--max-body-size</c> default, and one refused request would fail the whole batch.
-    /// </summary>
+    [Setting("A bulk publish is split into requests no bigger than this: daprd refuses gRPC messages over its 4 MB --max-body-size default, and one refused request would fail the whole batch.")]
     public int BulkPublishMaxBytes { get; set; } = 3 * 1024 * 1024;
 
-    /// <summary>
-    /// Largest message the broker takes, as it sees it: the CloudEvent daprd wraps around an envelope (its bytes in
-    /// <c>data_base64</c>, about 4/3 of the envelope, plus ~1 KB of attributes). Kafka's <c>maxMessageBytes</c>
-    /// (components/kafka: 1 MiB); 0 when the broker has no limit of its own (Redis Streams). An envelope that can
-    /// never fit is quarantined at once instead of being offered to the broker forever.
-    /// </summary>
+    [Setting("Largest message the broker takes, as it sees it: the CloudEvent daprd wraps around an envelope (its bytes in data_base64, about 4/3 of the envelope, plus ~1 KB of attributes). Kafka's maxMessageBytes (components/kafka: 1 MiB); 0 when the broker has no limit of its own (Redis Streams). An envelope that can never fit is quarantined at once instead of being offered to the broker forever.")]
     public long MaxMessageBytes { get; set; }
 
-    /// <summary>Deadline of one publish call to the sidecar (connect included).</summary>
+    [Setting("Deadline of one publish call to the sidecar (connect included).")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }
 

@@ -46,7 +46,7 @@ public class StatsDOptionsValidatorTests
         var failures = Assert.IsAssignableFrom<IEnumerable<string>>(new StatsDOptionsValidator(true, false).Validate(null, options).Failures).ToList();
         Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:ClientRequestsPerSecond", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:ClientBurst / TokenBurst need", StringComparison.Ordinal));
-        Assert.Contains(failures, f => f.Contains("MaxNamesPerToken need JwtSecret", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("MaxNamesPerToken need CloudProxy:StatsD:Ingress:JwtSecret (--jwt-secret)", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:MaxNamesPerPrefix, MaxPrefixes", StringComparison.Ordinal));
         Assert.Contains(failures, f => f.StartsWith("CloudProxy:StatsD:Ingress:CardinalityWindowSeconds", StringComparison.Ordinal));
         Assert.Equal(5, failures.Count);

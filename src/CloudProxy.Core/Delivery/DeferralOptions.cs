@@ -1,3 +1,7 @@
+using CloudProxy.Core.Options;
+
+[assembly: SettingSection(CloudProxy.Core.Delivery.DeferralOptions.Section, typeof(CloudProxy.Core.Delivery.DeferralOptions))]
+
 namespace CloudProxy.Core.Delivery;
 
 /// <summary>Section <c>CloudProxy:Deferral</c>: how a forwarder's deferred envelopes are offered again.</summary>
@@ -5,14 +9,10 @@ public sealed class DeferralOptions
 {
     public const string Section = "CloudProxy:Deferral";
 
-    /// <summary>
-    /// The wait before each further attempt, in seconds, comma separated: an envelope deferred again moves on to
-    /// the next wait, and stays at the last. Each wait is its own log, so within one every envelope is due in the
-    /// order it came and the head is always the next one due.
-    /// </summary>
+    [Setting("The wait before each further attempt, in seconds, comma separated: an envelope deferred again moves on to the next wait, and stays at the last. Each wait is its own log, so within one every envelope is due in the order it came and the head is always the next one due.")]
     public string RetryDelaysSeconds { get; set; } = "1,5,30,120";
 
-    /// <summary>Most deferred envelopes offered to the forwarder per call.</summary>
+    [Setting("Most deferred envelopes offered to the forwarder per call.")]
     public int BatchSize { get; set; } = 256;
 
     /// <summary>The parsed delays; null when <see cref="RetryDelaysSeconds"/> is not a list of positive numbers.</summary>

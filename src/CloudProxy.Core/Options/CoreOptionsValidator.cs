@@ -15,7 +15,7 @@ internal sealed class CoreOptionsValidator :
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
         const string s = OutboxOptions.Section;
-        Require(errors, Enum.IsDefined(options.Durability), $"{s}:Durability (--durability) must be 'Durable' or 'Memory'");
+        Require(errors, Enum.IsDefined(options.Durability), $"{SettingCatalog.Name<OutboxOptions>(s, nameof(OutboxOptions.Durability))} must be 'Durable' or 'Memory'");
         Require(errors, options.Capacity > 0, $"{s}:Capacity must be at least 1 (got {options.Capacity})");
         Require(errors, options.MaxBytes >= 0, $"{s}:MaxBytes must not be negative (got {options.MaxBytes})");
         Require(errors, options.BatchSize is > 0 and <= 100_000, $"{s}:BatchSize must be between 1 and 100000 (got {options.BatchSize})");
@@ -30,10 +30,10 @@ internal sealed class CoreOptionsValidator :
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
         const string s = SpoolOptions.Section;
-        Require(errors, !string.IsNullOrWhiteSpace(options.Path), $"{s}:Path (--spool-path) must name a folder");
-        Require(errors, options.MaxBytes >= 1024 * 1024, $"{s}:MaxBytes (--spool-max-bytes) must be at least 1 MiB (got {options.MaxBytes})");
+        Require(errors, !string.IsNullOrWhiteSpace(options.Path), $"{SettingCatalog.Name<SpoolOptions>(s, nameof(SpoolOptions.Path))} must name a folder");
+        Require(errors, options.MaxBytes >= 1024 * 1024, $"{SettingCatalog.Name<SpoolOptions>(s, nameof(SpoolOptions.MaxBytes))} must be at least 1 MiB (got {options.MaxBytes})");
         Require(errors, options.SegmentBytes is >= 64 * 1024 and <= 1L << 30, $"{s}:SegmentBytes must be between 64 KiB and 1 GiB (got {options.SegmentBytes})");
-        Require(errors, Enum.IsDefined(options.Fsync), $"{s}:Fsync (--fsync) must be 'None', 'Interval' or 'Always'");
+        Require(errors, Enum.IsDefined(options.Fsync), $"{SettingCatalog.Name<SpoolOptions>(s, nameof(SpoolOptions.Fsync))} must be 'None', 'Interval' or 'Always'");
         Require(errors, options.FsyncIntervalMilliseconds is >= 1 and <= 600_000, $"{s}:FsyncIntervalMilliseconds must be between 1 and 600000 (got {options.FsyncIntervalMilliseconds})");
         Require(errors, options.ReserveShare is >= 0 and < 0.9, $"{s}:ReserveShare must be in [0, 0.9) (got {options.ReserveShare})");
         Require(errors, options.QuarantineMaxBytes >= 64 * 1024, $"{s}:QuarantineMaxBytes must be at least 64 KiB (got {options.QuarantineMaxBytes})");
@@ -46,7 +46,7 @@ internal sealed class CoreOptionsValidator :
         ArgumentNullException.ThrowIfNull(options);
         var errors = new List<string>();
         const string s = TransportOptions.Section;
-        Require(errors, Enum.IsDefined(options.Kind), $"{s}:Kind (--transport) must be 'embedded' or 'dapr'");
+        Require(errors, Enum.IsDefined(options.Kind), $"{SettingCatalog.Name<TransportOptions>(s, nameof(TransportOptions.Kind))} must be 'embedded' or 'dapr'");
         Require(errors, !string.IsNullOrWhiteSpace(options.PubSubName), $"{s}:PubSubName must not be empty");
         Require(errors, options.BulkSubscribeMaxMessages is > 0 and <= 1000, $"{s}:BulkSubscribeMaxMessages must be between 1 and 1000 (got {options.BulkSubscribeMaxMessages})");
         Require(errors, options.BulkSubscribeMaxAwaitMs is >= 0 and <= 60_000, $"{s}:BulkSubscribeMaxAwaitMs must be between 0 and 60000 (got {options.BulkSubscribeMaxAwaitMs})");

@@ -1,3 +1,7 @@
+using CloudProxy.Core.Options;
+
+[assembly: SettingSection(CloudProxy.Core.Outbox.OutboxOptions.Section, typeof(CloudProxy.Core.Outbox.OutboxOptions))]
+
 namespace CloudProxy.Core.Outbox;
 
 /// <summary>When an ingress answers: once the envelope is in the file, or at once.</summary>
@@ -19,38 +23,27 @@ public sealed class OutboxOptions
 {
     public const string Section = "CloudProxy:Outbox";
 
+    [Flag("--durability")]
+    [Setting("Durable: an envelope is answered once it is in the log on disk; Memory: answered at once, written in the background (a crash loses what was not written yet).")]
     public OutboxDurability Durability { get; set; } = OutboxDurability.Durable;
 
-    /// <summary>
-    /// Accepted for ogre's <c>--pusher.queue_size</c> and polymur-gateway's <c>-incoming-queue-cap</c>, and no
-    /// longer bounds anything: accepted data lives in the logs on disk, bounded in bytes (<c>--spool-max-bytes</c>),
-    /// and memory holds at most <see cref="MaxBytes"/> of their heads.
-    /// </summary>
+    [Setting("Accepted for ogre's --pusher.queue_size and polymur-gateway's -incoming-queue-cap, and no longer bounds anything: accepted data lives in the logs on disk, bounded in bytes (--spool-max-bytes), and memory holds at most MaxBytes of their heads.")]
+    [Flag("--pusher.queue_size", Origin = "ogre")]
+    [Flag("-incoming-queue-cap", Origin = "polymur-gateway", Help = "accepted and ignored: the queue is on disk, bounded by --spool-max-bytes")]
     public int Capacity { get; set; } = 100_000;
 
-    /// <summary>
-    /// Most bytes of the logs' heads kept in memory, so the publisher reads what was just written without going
-    /// to the file. A cache only: a backlog past it is read from the files, and the bound is the bytes held.
-    /// </summary>
+    [Setting("Most bytes of the logs' heads kept in memory, so the publisher reads what was just written without going to the file. A cache only: a backlog past it is read from the files, and the bound is the bytes held.")]
     public long MaxBytes { get; set; } = 32L * 1024 * 1024;
 
-    /// <summary>
-    /// Most envelopes per publish call. The pump takes what is waiting, so batches are small when it keeps up and
-    /// grow to this under load; measured against a slow sidecar on the same cores, 256 let the outbox grow steadily
-    /// at ~25k envelopes/s (63,000 after 30 s: one call at a time is latency bound) while 1,024 kept it under a thousand.
-    /// The Dapr publisher still cuts a batch into requests of at most BulkPublishMaxBytes.
-    /// </summary>
+    [Setting("Most envelopes per publish call. The pump takes what is waiting, so batches are small when it keeps up and grow to this under load; measured against a slow sidecar on the same cores, 256 let the outbox grow steadily at ~25k envelopes/s (63,000 after 30 s: one call at a time is latency bound) while 1,024 kept it under a thousand. The Dapr publisher still cuts a batch into requests of at most BulkPublishMaxBytes.")]
     public int BatchSize { get; set; } = 1024;
 
-    /// <summary>
-    /// How long a batch short of <see cref="BatchSize"/> waits for more envelopes before it is published
-    /// (Kafka's linger.ms, whose default is also 5 ms since Kafka 4.0, KIP-1030); 0 publishes at once.
-    /// </summary>
+    [Setting("How long a batch short of BatchSize waits for more envelopes before it is published (Kafka's linger.ms, whose default is also 5 ms since Kafka 4.0, KIP-1030); 0 publishes at once.")]
     public double LingerMilliseconds { get; set; } = 5;
 
-    /// <summary>How long shutdown keeps publishing what is waiting; the rest stays in the log for the next start.</summary>
+    [Setting("How long shutdown keeps publishing what is waiting; the rest stays in the log for the next start.")]
     public double DrainTimeoutSeconds { get; set; } = 10;
 
-    /// <summary>Longest wait between publish attempts while the transport is failing.</summary>
+    [Setting("Longest wait between publish attempts while the transport is failing.")]
     public double MaxBackoffSeconds { get; set; } = 5;
 }

@@ -1,4 +1,7 @@
+using CloudProxy.Core.Options;
 using CloudProxy.Core.Storage;
+
+[assembly: SettingSection(CloudProxy.Core.Spool.SpoolOptions.Section, typeof(CloudProxy.Core.Spool.SpoolOptions))]
 
 namespace CloudProxy.Core.Spool;
 
@@ -10,27 +13,27 @@ public sealed class SpoolOptions
 {
     public const string Section = "CloudProxy:Spool";
 
-    /// <summary>
-    /// Folder of the logs; created. Relative paths are relative to the working directory. Empty (the default):
-    /// <c>spool</c> in the data directory (<see cref="Hosting.DataDirectory"/>).
-    /// </summary>
+    [Setting("Folder of the logs; created. Relative paths are relative to the working directory. Empty (the default): spool in the data directory (DataDirectory).")]
+    [Flag("--spool-path")]
     public string Path { get; set; } = string.Empty;
 
-    /// <summary>Bytes the log files may take on disk, all of them together; past that, new data is refused (and counted).</summary>
+    [Setting("Bytes the log files may take on disk, all of them together; past that, new data is refused (and counted).")]
+    [Flag("--spool-max-bytes")]
     public long MaxBytes { get; set; } = 1024L * 1024 * 1024;
 
-    /// <summary>A log segment file is closed and a new one started once it would pass this size.</summary>
+    [Setting("A log segment file is closed and a new one started once it would pass this size.")]
     public long SegmentBytes { get; set; } = 16L * 1024 * 1024;
 
-    /// <summary>When the logs are flushed to the device: <c>None</c>, <c>Interval</c> (default) or <c>Always</c>.</summary>
+    [Setting("When the logs are flushed to the device: None, Interval (default) or Always.")]
+    [Flag("--fsync")]
     public FsyncPolicy Fsync { get; set; } = FsyncPolicy.Interval;
 
-    /// <summary>How often <c>Interval</c> flushes.</summary>
+    [Setting("How often Interval flushes.")]
     public double FsyncIntervalMilliseconds { get; set; } = 1000;
 
-    /// <summary>Share of <see cref="MaxBytes"/> kept free of new ingress data, so deferrals and quarantine can still be written.</summary>
+    [Setting("Share of MaxBytes kept free of new ingress data, so deferrals and quarantine can still be written.")]
     public double ReserveShare { get; set; } = 0.1;
 
-    /// <summary>Most bytes the quarantine keeps; past that its oldest entries are deleted (and counted).</summary>
+    [Setting("Most bytes the quarantine keeps; past that its oldest entries are deleted (and counted).")]
     public long QuarantineMaxBytes { get; set; } = 64L * 1024 * 1024;
 }

@@ -1,3 +1,7 @@
+using CloudProxy.Core.Options;
+
+[assembly: SettingSection(CloudProxy.Core.State.StateOptions.Section, typeof(CloudProxy.Core.State.StateOptions))]
+
 namespace CloudProxy.Core.State;
 
 /// <summary>Section <c>CloudProxy:State</c>: the embedded state store (used without Dapr).</summary>
@@ -5,6 +9,6 @@ public sealed class StateOptions
 {
     public const string Section = "CloudProxy:State";
 
-    /// <summary>SQLite file of the embedded store; its folder is created. Empty (the default): <c>state.db</c> in the data directory.</summary>
+    [Setting("SQLite file of the embedded store; its folder is created. Empty (the default): state.db in the data directory.")]
     public string Path { get; set; } = string.Empty;
 }

@@ -1,5 +1,6 @@
 using CloudProxy.Core.Delivery;
 using CloudProxy.Core.Hosting;
+using CloudProxy.Core.Options;
 using CloudProxy.Core.Outbox;
 using CloudProxy.Core.Spool;
 using CloudProxy.Core.Storage;
@@ -10,6 +11,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+
+[assembly: SettingSection(CloudProxy.Core.Status.HealthOptions.Section, typeof(CloudProxy.Core.Status.HealthOptions))]
 
 namespace CloudProxy.Core.Status;
 
@@ -39,13 +42,13 @@ internal sealed class HealthOptions
 {
     public const string Section = "CloudProxy:Health";
 
-    /// <summary>Not ready for this long after the last refused envelope (the spool is full or the disk failed).</summary>
+    [Setting("Not ready for this long after the last refused envelope (the spool is full or the disk failed).")]
     public double RefusalWindowSeconds { get; set; } = 5;
 
-    /// <summary>Not ready once the transport (the Dapr sidecar or broker) has failed for this long; 0 never.</summary>
+    [Setting("Not ready once the transport (the Dapr sidecar or broker) has failed for this long; 0 never.")]
     public double PublishFailureGraceSeconds { get; set; } = 30;
 
-    /// <summary>Not ready while the process's resident memory is above this share of the memory it may use (as Sentry Relay does at 95 %).</summary>
+    [Setting("Not ready while the process's resident memory is above this share of the memory it may use (as Sentry Relay does at 95 %).")]
     public double MaxMemoryShare { get; set; } = 0.95;
 }
 

@@ -1,3 +1,7 @@
+using CloudProxy.Core.Options;
+
+[assembly: SettingSection(CloudProxy.Core.Transport.TransportOptions.Section, typeof(CloudProxy.Core.Transport.TransportOptions))]
+
 namespace CloudProxy.Core.Transport;
 
 public enum TransportKind
@@ -11,18 +15,20 @@ public sealed class TransportOptions
 {
     public const string Section = "CloudProxy:Transport";
 
-    /// <summary><c>embedded</c> (default: same process, no sidecar) or <c>dapr</c>.</summary>
+    [Setting("embedded (default: same process, no sidecar) or dapr.")]
+    [Flag("--transport")]
     public TransportKind Kind { get; set; } = TransportKind.Embedded;
 
-    /// <summary>Name of the Dapr pub/sub component (components/pubsub*.yaml all use this name).</summary>
+    [Setting("Name of the Dapr pub/sub component (components/pubsub*.yaml all use this name).")]
+    [Flag("--pubsub-name")]
     public string PubSubName { get; set; } = "pubsub";
 
-    /// <summary>Use Dapr's bulk publish API (alpha); falls back to single publishes when the sidecar refuses it.</summary>
+    [Setting("Use Dapr's bulk publish API (alpha); falls back to single publishes when the sidecar refuses it.")]
     public bool BulkPublish { get; set; } = true;
 
-    /// <summary>Largest number of messages Dapr hands the app in one bulk delivery.</summary>
+    [Setting("Largest number of messages Dapr hands the app in one bulk delivery.")]
     public int BulkSubscribeMaxMessages { get; set; } = 100;
 
-    /// <summary>How long Dapr waits to fill a bulk delivery, in milliseconds.</summary>
+    [Setting("How long Dapr waits to fill a bulk delivery, in milliseconds.")]
     public int BulkSubscribeMaxAwaitMs { get; set; } = 100;
 }

@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.Globalization;using CloudProxy.Core.Options;
 
 namespace CloudProxy.Sentry.Forwarder;
 
@@ -58,7 +58,7 @@ internal sealed class SentryUpstream
         {
             if (!string.IsNullOrWhiteSpace(options.Projects))
             {
-                errors.Add($"{s}:Projects (--pusher.sentry.projects) needs {s}:Hosts (--pusher.sentry.host)");
+                errors.Add($"{SettingCatalog.Name<SentryForwarderOptions>(s, nameof(SentryForwarderOptions.Projects))} needs {SettingCatalog.Name<SentryForwarderOptions>(s, nameof(SentryForwarderOptions.Hosts))}");
             }
 
             return result;
@@ -72,7 +72,7 @@ internal sealed class SentryUpstream
             var parts = entry.Split(':', StringSplitOptions.TrimEntries);
             if (parts.Length != hosts.Length || parts.Any(p => p.Length == 0))
             {
-                errors.Add($"{s}:Projects (--pusher.sentry.projects): '{entry}' must name one key per host ({hosts.Length}), e.g. KEY1:KEY2");
+                errors.Add($"{SettingCatalog.Name<SentryForwarderOptions>(s, nameof(SentryForwarderOptions.Projects))}: '{entry}' must name one key per host ({hosts.Length}), e.g. KEY1:KEY2");
                 continue;
             }
 
@@ -92,7 +92,7 @@ internal sealed class SentryUpstream
         {
             if (!TryBase(hosts[h], out var uri))
             {
-                errors.Add($"{s}:Hosts (--pusher.sentry.host): '{hosts[h]}' must be an absolute http(s) URL with its scheme");
+                errors.Add($"{SettingCatalog.Name<SentryForwarderOptions>(s, nameof(SentryForwarderOptions.Hosts))}: '{hosts[h]}' must be an absolute http(s) URL with its scheme");
                 continue;
             }
 
