@@ -1,5 +1,6 @@
 using CloudProxy.Core.Options;
 
+[assembly: SeedEnvironment("polymur-gateway", "POLYMUR_GW_")]
 [assembly: SettingSection(CloudProxy.Graphite.GraphiteOptions.Section, typeof(CloudProxy.Graphite.GraphiteOptions))]
 
 namespace CloudProxy.Graphite;

@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using CloudProxy.Core.Hosting;
 using CloudProxy.Core.Logging;
 using CloudProxy.Core.Options;
@@ -91,7 +90,7 @@ internal static class CloudProxyApp
         LoggingDefaults.AddTo(builder.Configuration);
         try
         {
-            builder.Configuration.AddInMemoryCollection(CommandLine.FromEnvironment("POLYMUR_GW_", "polymur-gateway"));
+            builder.Configuration.AddInMemoryCollection(CommandLine.FromEnvironment());
             builder.Configuration.AddCommandLine(normalized, switchMappings);
         }
         catch (FormatException ex)
@@ -103,11 +102,9 @@ internal static class CloudProxyApp
         var roles = ServiceRoles.Parse(configuration["CloudProxy:Services"], out var rolesError)
             ?? throw new StartupException(rolesError!);
         var transport = ParseTransport(configuration["CloudProxy:Transport:Kind"]);
-        if (transport == TransportKind.Embedded)
+        if (transport == TransportKind.Embedded && roles.IngressWithoutItsForwarder() is { } lonely)
         {
-            RequireForwarderBeside(roles, ServiceRoles.StatsDIngress, ServiceRoles.StatsDForwarder);
-            RequireForwarderBeside(roles, ServiceRoles.SentryIngress, ServiceRoles.SentryForwarder);
-            RequireForwarderBeside(roles, ServiceRoles.GraphiteGateway, ServiceRoles.GraphiteForwarder);
+            throw new StartupException(lonely);
         }
 
         if (configuration.GetValue<bool>("CloudProxy:Verbose"))
@@ -117,7 +114,7 @@ internal static class CloudProxyApp
 
         QuietBindFailures.Register(builder.Services);
 
-        ConfigureListener(builder);
+        MainListener.Configure(builder);
         var drain = configuration.GetValue<double?>($"{OutboxOptions.Section}:DrainTimeoutSeconds") ?? new OutboxOptions().DrainTimeoutSeconds;
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(Math.Clamp(drain, 1, 300) + 5));
 
@@ -178,89 +175,6 @@ internal static class CloudProxyApp
             : throw new StartupException($"--transport (CloudProxy:Transport:Kind): '{value}' is not 'embedded' or 'dapr'");
     }
 
-    private static void RequireForwarderBeside(ServiceRoles roles, string ingress, string forwarder)
-    {
-        if (roles.Has(ingress) && !roles.Has(forwarder))
-        {
-            throw new StartupException(
-                $"--services: {ingress} without {forwarder} needs --transport dapr (the embedded transport delivers in-process)");
-        }
-    }
-
-    private static void ConfigureListener(WebApplicationBuilder builder)
-    {
-        var configuration = builder.Configuration;
-        if (!string.IsNullOrEmpty(configuration["urls"]) || !string.IsNullOrEmpty(configuration["ASPNETCORE_URLS"]))
-        {
-            return;
-        }
-
-        var http = configuration.GetSection(HttpOptions.Section).Get<HttpOptions>() ?? new HttpOptions();
-        if (http.Port is < 0 or > 65535)
-        {
-            throw new StartupException($"--http-port (CloudProxy:Http:Port): {http.Port} is not a port number");
-        }
-
-        if (!System.Net.IPAddress.TryParse(http.Host, out var address) && http.Host != "localhost")
-        {
-            throw new StartupException($"--http-host (CloudProxy:Http:Host): '{http.Host}' is not an IP address");
-        }
-
-        X509Certificate2? certificate = null;
-        if (!string.IsNullOrEmpty(http.TlsCert) || !string.IsNullOrEmpty(http.TlsKey))
-        {
-            // Kestrel serves with it for the life of the process.
-#pragma warning disable CA2000
-            certificate = LoadCertificate(http);
-#pragma warning restore CA2000
-        }
-
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            void Listen(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen)
-            {
-                if (certificate is not null)
-                {
-                    listen.UseHttps(certificate);
-                }
-            }
-
-            if (address is null)
-            {
-                kestrel.ListenLocalhost(http.Port, Listen);
-            }
-            else
-            {
-                kestrel.Listen(address, http.Port, Listen);
-            }
-        });
-    }
-
-    private static X509Certificate2 LoadCertificate(HttpOptions http)
-    {
-        if (string.IsNullOrEmpty(http.TlsCert) || string.IsNullOrEmpty(http.TlsKey))
-        {
-            throw new StartupException("--tls-cert and --tls-key (CloudProxy:Http:TlsCert/TlsKey) must be given together");
-        }
-
-        foreach (var (flag, path) in new[] { ("--tls-cert", http.TlsCert), ("--tls-key", http.TlsKey) })
-        {
-            if (!File.Exists(path))
-            {
-                throw new StartupException($"{flag}: file '{path}' does not exist");
-            }
-        }
-
-        try
-        {
-            return X509Certificate2.CreateFromPemFile(http.TlsCert, http.TlsKey);
-        }
-        catch (System.Security.Cryptography.CryptographicException ex)
-        {
-            throw new StartupException($"--tls-cert/--tls-key: cannot load the PEM pair: {ex.Message}", ex);
-        }
-    }
-
     /// <summary>One line naming the address and the option that chose it (as the user spelled it), and why.</summary>
     private static string DescribeBindFailure(Exception ex, string[] args, IConfiguration configuration)
     {
@@ -298,24 +212,5 @@ internal static class CloudProxyApp
         }
 
         return message;
-    }
-}
-
-/// <summary>A setting that stops start-up; the message names the option.</summary>
-public sealed class StartupException : Exception
-{
-    public StartupException()
-    {
-    }
-
-    // The message may echo a setting: a URL's user:password@ never reaches a terminal or a log.
-    public StartupException(string message)
-        : base(SecretRedaction.Redact(message))
-    {
-    }
-
-    public StartupException(string message, Exception innerException)
-        : base(SecretRedaction.Redact(message), innerException)
-    {
     }
 }

@@ -47,18 +47,21 @@ internal static class CommandLine
     ];
 
     /// <summary>
-    /// A seed's environment variables (envy style: <paramref name="prefix"/> + the flag name upper-cased,
-    /// dashes as underscores) mapped onto the same keys as its flags; flags given later override them.
+    /// The seeds' environment variables (<see cref="SeedEnvironmentAttribute"/>: polymur-gateway's <c>POLYMUR_GW_*</c>)
+    /// mapped onto the same keys as their flags; flags given later override them.
     /// </summary>
-    public static Dictionary<string, string?> FromEnvironment(string prefix, string origin)
+    public static Dictionary<string, string?> FromEnvironment()
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
-        foreach (var flag in Flags.Where(f => f.Origin == origin))
+        foreach (var seed in Modules.SelectMany(m => m.GetCustomAttributes<SeedEnvironmentAttribute>()))
         {
-            var name = prefix + flag.Name.TrimStart('-').Replace('-', '_').ToUpperInvariant();
-            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+            foreach (var flag in Flags.Where(f => f.Origin == seed.Origin))
             {
-                values[flag.Key] = value;
+                var name = seed.Prefix + flag.Name.TrimStart('-').Replace('-', '_').ToUpperInvariant();
+                if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+                {
+                    values[flag.Key] = value;
+                }
             }
         }
 

@@ -33,6 +33,12 @@ public sealed class ServiceRoles
         ReverseProxy,
     };
 
+    /// <summary>Each ingress and the forwarder that delivers what it accepts.</summary>
+    public static readonly IReadOnlyList<(string Ingress, string Forwarder)> Pairs =
+    [
+        (StatsDIngress, StatsDForwarder), (SentryIngress, SentryForwarder), (GraphiteGateway, GraphiteForwarder),
+    ];
+
     private readonly HashSet<string> _roles;
 
     private ServiceRoles(HashSet<string> roles) => _roles = roles;
@@ -40,6 +46,15 @@ public sealed class ServiceRoles
     public IReadOnlyCollection<string> Names => _roles;
 
     public bool Has(string role) => _roles.Contains(role);
+
+    /// <summary>
+    /// With the embedded transport an ingress hands its envelopes to a forwarder in the same process: the message
+    /// naming the first ingress asked for without its forwarder, or null.
+    /// </summary>
+    public string? IngressWithoutItsForwarder() =>
+        Pairs.Where(p => Has(p.Ingress) && !Has(p.Forwarder))
+            .Select(p => $"--services: {p.Ingress} without {p.Forwarder} needs --transport dapr (the embedded transport delivers in-process)")
+            .FirstOrDefault();
 
     /// <summary>Parses the option; on failure returns null and a message naming the option and the bad value.</summary>
     public static ServiceRoles? Parse(string? value, out string? error)

@@ -38,3 +38,17 @@ public sealed class SettingSectionAttribute(string section, Type options) : Attr
 
     public Type Options { get; } = options;
 }
+
+/// <summary>
+/// A seed whose environment variables configure it (envy style: <see cref="Prefix"/> + the flag name upper-cased,
+/// dashes as underscores, e.g. polymur-gateway's <c>POLYMUR_GW_DESTINATIONS</c>): each of its flags
+/// (<see cref="FlagAttribute.Origin"/> = <see cref="Origin"/>) is read from there too. Declared by the module that
+/// replaces the seed.
+/// </summary>
+[AttributeUsage(AttributeTargets.Assembly, AllowMultiple = true)]
+public sealed class SeedEnvironmentAttribute(string origin, string prefix) : Attribute
+{
+    public string Origin { get; } = origin;
+
+    public string Prefix { get; } = prefix;
+}

@@ -44,7 +44,7 @@ public sealed class StatsDOutageTests
     [Fact]
     public async Task Bad_setting_stops_start_up_naming_the_setting_and_the_flag()
     {
-        var ex = await Assert.ThrowsAsync<CloudProxy.Host.StartupException>(() =>
+        var ex = await Assert.ThrowsAsync<CloudProxy.Core.Hosting.StartupException>(() =>
             RunningHost.StartAsync(["--statsd-port", "0", "--CloudProxy:StatsD:Forwarder:MaxDatagramBytes=10"]));
         Assert.Contains("CloudProxy:StatsD:Forwarder:Port (--statsd-port)", ex.Message, StringComparison.Ordinal);
         // Named once: the validator's "(--statsd-port)", not also a " (flag --statsd-port)" appended by the Host.

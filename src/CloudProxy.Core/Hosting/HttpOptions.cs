@@ -1,11 +1,11 @@
 using CloudProxy.Core.Options;
 
-[assembly: SettingSection(CloudProxy.Host.HttpOptions.Section, typeof(CloudProxy.Host.HttpOptions))]
+[assembly: SettingSection(CloudProxy.Core.Hosting.HttpOptions.Section, typeof(CloudProxy.Core.Hosting.HttpOptions))]
 
-namespace CloudProxy.Host;
+namespace CloudProxy.Core.Hosting;
 
 /// <summary>Section <c>CloudProxy:Http</c>: where the one Kestrel endpoint listens.</summary>
-internal sealed class HttpOptions
+public sealed class HttpOptions
 {
     public const string Section = "CloudProxy:Http";
 
