@@ -26,6 +26,8 @@ $(tail -20 "$tmp/$2.log")"
 }
 
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; } # peak RSS of a process, KiB
+# CPU a process has used so far, utime + stime in clock ticks (proc(5) fields 14 and 15; the name in field 2 may hold spaces).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }' || echo 0; }
 secs() { case "$1" in *m) echo $(( ${1%m} * 60 ));; *s) echo "${1%s}";; *) echo "$1";; esac; } # wrk duration -> seconds
 
 need_tools() { # command:debian-package ...: installs what is missing (as root, from Debian), else says how

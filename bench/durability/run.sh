@@ -225,11 +225,17 @@ if has_phase dapr; then
   curl -sf -X POST "http://127.0.0.1:$dport/_subscribe?app=sentry-forwarder&url=http://127.0.0.1:$hport_dapr_forwarder/" > "$tmp/subscribed.json" \
     || die "the forwarder's sidecar could not subscribe it: $(tail -5 "$tmp/sidecar.log")"
   start_service_host dapr_embedded --services sentry-ingress,sentry-forwarder --pusher.sentry.host "http://127.0.0.1:$cport_embedded"
+  # CPU per process over each round (utime + stime): the CloudProxy processes apart from the stand-ins for daprd and
+  # the broker, which here share the same two cores (in a cluster daprd and Redis run on cores of their own).
+  declare -A cpu_pids=([ingress]="$hpid_dapr_ingress" [forwarder]="$hpid_dapr_forwarder" [embedded]="$hpid_dapr_embedded"
+    [sidecars]="$sidecar_pid" [redis]="$(pgrep -P "$sidecar_pid" redis-server | head -1)")
   dapr_round() { # label topology(dapr|embedded) duration
     local ip cp start last now t_last stable=0 acc0 dl0 acc deadline
     if [ "$2" = dapr ]; then ip="$hport_dapr_ingress"; else ip="$hport_dapr_embedded"; fi
     cp="$(eval echo "\$cport_$2")"
     acc0="$(metric "$ip" ogre_put_to_queue_total)"; dl0="$(http_count "$cp")"
+    local -A cpu0; local p cpu=""
+    for p in "${!cpu_pids[@]}"; do cpu0[$p]="$(cpu_ticks "${cpu_pids[$p]}")"; done
     start="$(date +%s.%N)"
     run_wrk_script "$1" "$ip" /api/42/envelope/ bench/sentry/envelope.lua "$CONNECTIONS" "$3"
     acc=$(( $(metric "$ip" ogre_put_to_queue_total) - acc0 ))
@@ -240,7 +246,8 @@ if has_phase dapr; then
     done
     # Requests still in flight when wrk stopped may be accepted after the count above: the share uses the count now.
     acc=$(( $(metric "$ip" ogre_put_to_queue_total) - acc0 ))
-    printf '{"label":"%s-e2e","accepted":%s,"delivered":%s,"secs":%s}\n' "$1" "$acc" "$last" "$(python3 -c "print($t_last - $start)")" >> "$out"
+    for p in "${!cpu_pids[@]}"; do cpu+="${cpu:+,}\"$p\":$(( $(cpu_ticks "${cpu_pids[$p]}") - ${cpu0[$p]} ))"; done
+    printf '{"label":"%s-e2e","accepted":%s,"delivered":%s,"secs":%s,"cpu":{%s}}\n' "$1" "$acc" "$last" "$(python3 -c "print($t_last - $start)")" "$cpu" >> "$out"
   }
   # Five processes start cold: a profile of the first measured round (perf, 2026-12-03) found about a fifth of the
   # CPU in the runtime's tiered-compilation threads, the idle topology's included, so both warm up several rounds.
@@ -351,6 +358,23 @@ if "final-dapr" in rows:
         w(f"| {i} | {d['accepted']:,} | {d['delivered']:,} | {d['secs']:.1f} | {e2e(d):,.0f} | {e['accepted']:,} | {e['delivered']:,} | {e['secs']:.1f} | {e2e(e):,.0f} | {ratios[-1]:.3f} |")
     med = statistics.median(ratios); w("")
     w(f"**Median ratio dapr/embedded, delivered env/s: {med:.3f}** (target >= 0.5: {'met' if med >= 0.5 else 'NOT met'})"); w("")
+    if all("cpu" in rows[f"dapr-{t}-{i}-e2e"] for t in ("dapr", "embedded") for i in range(1, rounds + 1)):
+        w("CPU per 1,000 delivered envelopes (clock ticks of utime + stime, 100 per CPU-second, summed over the measured rounds):"); w("")
+        w("| topology | ingress | forwarder | embedded host | daprd doubles | redis-server | CloudProxy processes | everything |"); w("|---|---|---|---|---|---|---|---|")
+        per = {}
+        for t in ("dapr", "embedded"):
+            c = {}; dl = 0
+            for i in range(1, rounds + 1):
+                r = rows[f"dapr-{t}-{i}-e2e"]; dl += r["delivered"]
+                for k, v in r["cpu"].items(): c[k] = c.get(k, 0) + v
+            k1000 = lambda k: c.get(k, 0) * 1000 / dl if dl else 0
+            own = k1000("ingress") + k1000("forwarder") if t == "dapr" else k1000("embedded")
+            per[t] = own
+            w(f"| {t} | {k1000('ingress'):.1f} | {k1000('forwarder'):.1f} | {k1000('embedded'):.1f} | {k1000('sidecars'):.1f} | {k1000('redis'):.1f} | {own:.1f} | {sum(k1000(k) for k in c):.1f} |")
+        w("")
+        if per["dapr"]:
+            w(f"**Delivered envelopes per CPU-second of the CloudProxy processes, dapr/embedded: {per['embedded'] / per['dapr']:.3f}** "
+              "(what the ratio tends to when daprd and the broker have cores of their own; each topology's idle processes included)"); w("")
     for k in ("dapr", "embedded"):
         a, d = tot[k]; w(f"- {k}: delivered {d:,} of {a:,} accepted in the measured rounds ({d / a if a else 0:.2%})")
     w(f"- ingress published to its sidecar: {int(f['published'] or 0):,} envelopes, failed {int(f['publish_failed'] or 0):,}; stream 'sentry': {json.dumps(f['stream'])}; forwarder subscribed to {f['subscribed']}")
